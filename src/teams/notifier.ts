@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { CardFactory, type Activity, type CloudAdapter, type ConversationReference, type TurnContext } from 'botbuilder';
 import type { CardBindingStore, CardMessage, RequestNotifier, Told } from '../app/ports';
-import type { CardVersionClaims, ConversationReferenceStore } from './ports';
+import type { CardLease, CardVersionClaims, ConversationReferenceStore } from './ports';
 
 /**
  * Where the notifier finds a request's cards (the app's bindings), claims the version it sends to
@@ -33,12 +33,27 @@ import { delay, statusOf, TEAMS_RETRY, withTeamsRetry, type RetryOptions } from 
 const CARD_UPDATE_SETTLE_MS = 150;
 
 /**
- * How long a claimed card version stays this instance's while its update travels to Teams. Renewed
- * before each attempt, released when Teams answered; an instance that dies holding one delays the
- * card's next update by at most this long. One attempt slower than this (Teams not answering for
- * 30 s) could still be overtaken by another instance's newer version.
+ * How long a claimed card version stays this instance's without renewal. The claim is renewed every
+ * third of it while its update travels to Teams (taken before each attempt, released when Teams
+ * answered), so an instance that dies holding one delays the card's next update by at most this
+ * long; a live one keeps it for as long as Teams takes. Shorter with a short execution lease
+ * (cardLeaseMs), so that a dead instance's claim has lapsed by the time its executions are taken over.
  */
 const CARD_LEASE_MS = 30_000;
+
+/**
+ * A card claim's lease for an execution lease of `executionLeaseMs`: at most two thirds of it. An
+ * execution lease lapses at least two thirds of a lease after its owner's last renewal, so the card
+ * claims of an instance that died are gone by then too, and the instance taking its executions over
+ * shows their progress at once, not only after CARD_LEASE_MS (a deployment shorter than that showed
+ * nothing from the takeover to its end).
+ */
+export function cardLeaseMs(executionLeaseMs: number): number {
+  return Math.min(CARD_LEASE_MS, Math.floor((executionLeaseMs * 2) / 3));
+}
+
+/** How long an update waits, claiming again, while another instance's older update is on its way, before it gives up and tries again later. */
+const CARD_BUSY_GIVE_UP_MS = 3 * CARD_LEASE_MS;
 
 /** How long to wait before claiming again while another instance's older update is on its way. */
 const CARD_BUSY_RETRY_MS = 200;
@@ -84,7 +99,7 @@ export class TeamsNotifier implements RequestNotifier {
   /** How Teams' transient answers are retried (shorter in tests). */
   retryOptions: RetryOptions = TEAMS_RETRY;
   /** This instance's name on the card versions it claims, and how long it holds each (shorter in tests). */
-  cardLease: { holder: string; ms: number; busyRetryMs: number } = { holder: randomUUID(), ms: CARD_LEASE_MS, busyRetryMs: CARD_BUSY_RETRY_MS };
+  cardLease: { holder: string; ms: number; busyRetryMs: number; busyGiveUpMs: number } = { holder: randomUUID(), ms: CARD_LEASE_MS, busyRetryMs: CARD_BUSY_RETRY_MS, busyGiveUpMs: CARD_BUSY_GIVE_UP_MS };
   /** How long to wait before each new attempt of a card update that failed (shorter in tests). */
   cardUpdateRetryMs: readonly number[] = CARD_UPDATE_RETRY_MS;
   /** How the shared card is rendered (whose clients ask for a personal view); set by the composition root. */
@@ -146,7 +161,7 @@ export class TeamsNotifier implements RequestNotifier {
     let claimed = false;
     let shown = false;
     try {
-      const giveUpAt = performance.now() + 3 * this.cardLease.ms;
+      const giveUpAt = performance.now() + this.cardLease.busyGiveUpMs;
       for (let busy = true; busy; ) {
         busy = false;
         await this.track(
@@ -162,7 +177,7 @@ export class TeamsNotifier implements RequestNotifier {
               return;
             }
             claimed = true;
-            await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [card] });
+            await this.whileClaimed(request.id, message, version, lease, () => ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [card] }));
             shown = true;
           }),
         );
@@ -352,7 +367,7 @@ export class TeamsNotifier implements RequestNotifier {
     /** Teams refused the update for good: another attempt of this version cannot change that. */
     let refused = false;
     try {
-      const giveUpAt = performance.now() + 3 * this.cardLease.ms;
+      const giveUpAt = performance.now() + this.cardLease.busyGiveUpMs;
       for (let busy = true; busy; ) {
         busy = false;
         await this.send(message.conversationId, async (ctx) => {
@@ -370,7 +385,8 @@ export class TeamsNotifier implements RequestNotifier {
           }
           if (claim !== 'claimed') return;
           claimed = version;
-          await ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [CardFactory.adaptiveCard(requestCard(request, this.cardOptions(request)))] });
+          const update = CardFactory.adaptiveCard(requestCard(request, this.cardOptions(request)));
+          await this.whileClaimed(requestId, message, version, this.cardLease, () => ctx.updateActivity({ id: message.activityId, type: 'message', attachments: [update] }));
         });
         if (busy) await delay(this.cardLease.busyRetryMs);
       }
@@ -384,6 +400,36 @@ export class TeamsNotifier implements RequestNotifier {
       if (claimed) await this.release(requestId, message, claimed, 'shown' in outcome || refused);
     }
     return outcome;
+  }
+
+  /**
+   * Runs `send` (a card update on its way to Teams) while renewing the claim on `version` every third
+   * of its lease: held for as long as Teams takes while this instance lives, and lapsing soon after
+   * it died. A renewal that fails or finds the claim gone changes nothing for this update (its bytes
+   * may have left); it is logged once.
+   */
+  private async whileClaimed<T>(requestId: string, message: CardMessage, version: number, lease: CardLease, send: () => Promise<T>): Promise<T> {
+    let renewing = false;
+    let told = false;
+    const renew = async () => {
+      if (renewing) return;
+      renewing = true;
+      try {
+        const claim = await this.conversations.claimCardVersion(requestId, message, version, lease);
+        if (claim !== 'claimed') throw new Error(`the claim on version ${version} is ${claim} now`);
+      } catch (err) {
+        if (!told) this.log.warn({ requestId, conversationId: message.conversationId, version, err: String(err) }, 'could not renew a card version\'s claim while its update travels to Teams');
+        told = true;
+      } finally {
+        renewing = false;
+      }
+    };
+    const timer = setInterval(() => void renew(), Math.max(50, Math.floor(lease.ms / 3)));
+    try {
+      return await send();
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   /** Teams answered (or the retries are spent): other instances may send newer versions now. `settled`: the version counts as sent (shown, or refused for good). */

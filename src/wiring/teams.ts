@@ -7,7 +7,7 @@ import type { Logger } from '../log/context';
 import type { Settings } from '../settings';
 import type { CountersignStore } from '../store/countersign-store';
 import { createAdapter } from '../teams/adapter';
-import { TeamsNotifier } from '../teams/notifier';
+import { cardLeaseMs, TeamsNotifier } from '../teams/notifier';
 import { TeamsApproverMessenger } from '../teams/personal-conversations';
 import { ConversationRateLimiter, shareOfLimits } from '../teams/rate-limit';
 import type { Telemetry } from '../telemetry';
@@ -29,6 +29,8 @@ export function teamsSending(settings: Settings, log: Logger, current: () => Cou
   // SQLite there is one instance: a process restarted after a crash is that same instance and takes
   // up the cards its predecessor held at once, instead of waiting for their leases to run out.
   if (settings.store.kind === 'sqlite') notifier.cardLease.holder = 'sqlite';
+  // An instance gone is taken as gone for its cards no later than for its executions (cardLeaseMs).
+  notifier.cardLease.ms = cardLeaseMs(settings.executionLeaseMs);
   const messenger = new TeamsApproverMessenger(adapter, settings.microsoftApp.id, notifier, {
     getReference: (id) => current().conversations.getReference(id),
     saveReference: (id, r) => current().conversations.saveReference(id, r),

@@ -3,7 +3,7 @@ import type { CloudAdapter, TurnContext } from 'botbuilder';
 import type { CardMessage } from '../../src/app/ports';
 import type { NotifierStores } from '../../src/teams/notifier';
 import type { ApprovalRequest } from '../../src/domain/request';
-import { TeamsNotifier } from '../../src/teams/notifier';
+import { cardLeaseMs, TeamsNotifier } from '../../src/teams/notifier';
 import { requestIn } from '../support/requests';
 import { cardActions, cardOf, FakeConnector } from '../support/connector';
 import { eventually } from '../support/teams';
@@ -389,6 +389,24 @@ describe('Card updates from several instances, through the Bot Connector', () =>
     await Promise.all([first, b.cardChanged(requestIn('succeeded'))]);
     await Promise.all([a.idle(), b.idle()]);
     assert.deepEqual(shown(), ['executing', 'succeeded']);
+  });
+
+  it('keeps its claim while its update travels, however short the claim\'s lease: renewed, so a slow update is not overtaken', async () => {
+    // A lease far shorter than the 600 ms Teams takes here (as with a short execution lease: cardLeaseMs).
+    connector.updateDelayMs = (activity) => (/Executing/.test(JSON.stringify(cardOf(activity))) ? 600 : 0);
+    const [a, b] = [instance(), instance()];
+    for (const n of [a, b]) n.cardLease = { ...n.cardLease, ms: 150 };
+    const first = a.cardChanged(requestIn('executing'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await Promise.all([first, b.cardChanged(requestIn('succeeded'))]);
+    await Promise.all([a.idle(), b.idle()]);
+    assert.deepEqual(shown(), ['executing', 'succeeded']);
+  });
+
+  it('gives a card claim at most two thirds of the execution lease, so a dead instance\'s claims lapse before its executions are taken over', () => {
+    assert.equal(cardLeaseMs(60_000), 30_000, 'the default lease: 30 s as before');
+    assert.equal(cardLeaseMs(1500), 1000);
+    assert.equal(cardLeaseMs(3_600_000), 30_000);
   });
 
   describe("a former delegate's card shown without its buttons", () => {
