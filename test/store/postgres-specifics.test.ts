@@ -1044,6 +1044,64 @@ describe('PostgreSQL store, several instances on one database', function () {
     await s.audit.append([anEvent('request.created')]);
   });
 
+  describe("readiness after the server's own faults (SQLSTATE classes 53, 58, XX)", () => {
+    // Raised by the server as it would raise them: a trigger on the requests table, while it is there.
+    const faultOnUpdate = (code: string, message: string) =>
+      superuser((c) =>
+        c.query(`CREATE FUNCTION server_fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${message}' USING ERRCODE = '${code}'; END $$;
+                 CREATE TRIGGER server_fault BEFORE UPDATE ON requests FOR EACH ROW EXECUTE FUNCTION server_fault()`),
+      );
+    const faultGone = () => superuser((c) => c.query('DROP TRIGGER server_fault ON requests; DROP FUNCTION server_fault()'));
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const faults = [
+      ['53400', 'temporary file size exceeds temp_file_limit (1024kB)', /temp_file_limit, say\): raise it/],
+      ['53100', 'could not extend file "base/16384/16385": No space left on device', /disk is full: free space on it/],
+      ['58030', 'could not read block 0 in file "base/16384/16385": Input/output error', /storage is failing \(an I\/O error\)/],
+      ['XX001', 'invalid page in block 0 of relation base/16384/16385', /internal error or corrupted data: look at its log, and run countersign audit verify/],
+    ] as const;
+
+    for (const [code, message, remedy] of faults) {
+      it(`stays not ready past the 2 s hold after a write refused with ${code}, until a write commits`, async () => {
+        const s = await open({ readiness: { failureHoldMs: 100, cancelledHoldMs: 60_000 } });
+        const r = aRequest('CS-FAULTED');
+        await s.requests.insert(r, [anEvent('request.created')]);
+        const approve = () => s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]);
+        await faultOnUpdate(code, message);
+        try {
+          assert.equal(((await approve().catch((err: unknown) => err)) as { code?: string }).code, code);
+          await pause(300);
+          // Past the 2 s hold (100 ms here): the server goes on refusing writes, so the instance is not ready.
+          assert.equal(await s.ping(), false, 'not ready past the short hold');
+          const problem = s.writeReadiness().problem ?? '';
+          assert.ok(problem.startsWith(`the database refused a write `) && problem.includes(`(${code}: ${message}), and none committed since: `), problem);
+          assert.match(problem, remedy);
+          assert.match(problem, /not ready until a write commits, or 60 s pass without another such refusal$/);
+        } finally {
+          await faultGone();
+        }
+        assert.equal(await s.ping(), false, 'the fault gone, nothing has committed yet');
+        await approve();
+        assert.equal(await s.ping(), true, 'ready again once a write committed');
+      });
+    }
+
+    it('is ready again, without a write, once the last refused write is older than the hold', async () => {
+      const s = await open({ readiness: { failureHoldMs: 100, cancelledHoldMs: 600 } });
+      const r = aRequest('CS-FAULTED');
+      await s.requests.insert(r, [anEvent('request.created')]);
+      await faultOnUpdate('53100', 'could not extend file: No space left on device');
+      try {
+        await s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]).catch(() => undefined);
+      } finally {
+        await faultGone();
+      }
+      await pause(300);
+      assert.equal(await s.ping(), false, 'a write was refused a moment ago');
+      await pause(500);
+      assert.equal(await s.ping(), true, 'none refused within the hold: ready again, nothing committed meanwhile');
+    });
+  });
+
   describe('the runtime role', () => {
     const role = `countersign_test_rt_${process.pid}`;
     afterEach(async () => {

@@ -53,9 +53,10 @@ export interface PostgresReadinessOptions {
   /** After a write gave up waiting for a lock, not ready for this long unless a write commits (ms, default 2000). */
   failureHoldMs?: number;
   /**
-   * After a write the server cancelled under a statement_timeout shorter than the lock wait, not
-   * ready for this long unless a write commits or the setting goes (ms, default 60000): each write
-   * cancelled again starts it again (cancelledProblem).
+   * After a write the server cancelled under a statement_timeout shorter than the lock wait, or
+   * refused for a fault of its own (SQLSTATE class 53, 58 or XX), not ready for this long unless a
+   * write commits (or, for the statement_timeout, the setting goes) (ms, default 60000): each write
+   * refused so again starts it again (cancelledProblem, serverFaultProblem).
    */
   cancelledHoldMs?: number;
   /** How long the probe waits for a free connection of the pool before it answers not ready (ms, default 1000). */
@@ -82,6 +83,20 @@ export interface Readiness {
  */
 const WRITER_TABLES = 'requests, request_versions, audit_log, card_messages, dialog_state';
 const WRITER_TABLE_LOCKS = new Set(WRITER_TABLES.split(', ').map((t) => `the table ${t}`));
+
+/** SQLSTATE classes of the server's own faults that readiness holds (serverFaultProblem). */
+const SERVER_FAULT_CLASSES = ['53', '58', 'XX'];
+
+/** What an operator looks at for a server fault of SQLSTATE `code`, in words. */
+function serverFaultRemedy(code: string): string {
+  if (code === '53100') return 'the database server\'s disk is full: free space on it (or grow its storage)';
+  if (code === '53200') return 'the database server is out of memory: look at its memory settings and its other load';
+  if (code === '53300') return 'the database server has no connection slot left: raise max_connections or the role\'s CONNECTION LIMIT, or lower the pools (COUNTERSIGN_DATABASE_POOL_SIZE)';
+  if (code === '53400') return 'a limit of the database server\'s configuration was exceeded (temp_file_limit, say): raise it for this role or database';
+  if (code.startsWith('53')) return 'the database server is short of a resource: look at its log';
+  if (code.startsWith('58')) return 'the database server\'s storage is failing (an I/O error): look at its log and its disks';
+  return 'the database server reports an internal error or corrupted data: look at its log, and run countersign audit verify';
+}
 
 export class PostgresReadiness {
   /** Since when the probe has found the writers' tables locked. */
@@ -168,7 +183,7 @@ export class PostgresReadiness {
       if (schema) return { ok: false, problem: schema };
       const skew = skewProblem(await readClocks(client, this.clock));
       if (skew) return { ok: false, problem: this.writer.clockWrong(skew).message };
-      return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? (await this.lostRequestProblem(client)) ?? this.refusalProblem() ?? (await this.cancelledProblem(client)) ?? { ok: true };
+      return (await this.lockProblem(client, now)) ?? (await this.rewindProblem(client)) ?? (await this.lostRequestProblem(client)) ?? this.serverFaultProblem() ?? this.refusalProblem() ?? (await this.cancelledProblem(client)) ?? { ok: true };
     } catch (err) {
       if (isConnectionError(err)) broken = err as Error;
       const missing = missingFromSchema(err);
@@ -366,6 +381,27 @@ export class PostgresReadiness {
     return {
       ok: false,
       problem: `writes are being cancelled by the database's statement_timeout: the last ${Math.max(0, Math.round(now - fault.at))} ms ago (57014: ${fault.error.message}), and none committed since; the statement_timeout in force for this role is ${ms} ms, shorter than the ${this.writer.lockWaitMs} ms a write may wait for a lock (COUNTERSIGN_STORE_LOCK_WAIT), so every write that meets a lock is cancelled: reset it (ALTER ROLE … RESET statement_timeout) or raise it to at least that wait`,
+    };
+  }
+
+  /**
+   * Writes refused by a fault of the server's own that no probe of ours sees and that a moment does
+   * not end: short of a resource (class 53: its disk full, a temp_file_limit exceeded, out of
+   * memory or connection slots), its storage failing (class 58, I/O errors), or an internal error or
+   * corrupted data (class XX). Unlike the 2 s hold of refusalProblem, not ready until a write commits
+   * or cancelledHoldMs passed without another such refusal (an instance taken out of rotation has
+   * nothing of its own to write: it is ready again then, and held again by the next one): before,
+   * /readyz turned ready 2 s after each refusal and flapped while every write that hit it failed.
+   */
+  private serverFaultProblem(now = performance.now()): Readiness | undefined {
+    const fault = this.writer.lastFault;
+    const code = (fault?.error as { code?: unknown } | undefined)?.code;
+    if (!fault || typeof code !== 'string' || !SERVER_FAULT_CLASSES.some((c) => code.startsWith(c))) return undefined;
+    if (now - fault.at >= this.cancelledHoldMs) return undefined;
+    if (this.writer.lastCommitAt !== undefined && this.writer.lastCommitAt > fault.at) return undefined;
+    return {
+      ok: false,
+      problem: `the database refused a write ${Math.max(0, Math.round(now - fault.at))} ms ago (${code}: ${fault.error.message}), and none committed since: ${serverFaultRemedy(code)}; not ready until a write commits, or ${Math.round(this.cancelledHoldMs / 1000)} s pass without another such refusal`,
     };
   }
 

@@ -35,10 +35,14 @@ class StoreClosedError extends Error {
   }
 }
 
-/** A statement cancelled (57014 statement_timeout), the server short of a resource (class 53) or failing I/O (class 58). */
-function isServerShortOf(err: unknown): boolean {
+/**
+ * A statement cancelled (57014 statement_timeout), the server short of a resource (class 53: disk
+ * full, temp_file_limit, memory, connections), failing I/O (class 58) or failing itself (class XX:
+ * an internal error, data or an index corrupted).
+ */
+function isServerFault(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code === '57014' || code.startsWith('53') || code.startsWith('58'));
+  return typeof code === 'string' && (code === '57014' || code.startsWith('53') || code.startsWith('58') || code.startsWith('XX'));
 }
 
 export class PgWriter {
@@ -60,7 +64,8 @@ export class PgWriter {
   /**
    * The last write the server refused for want of something other than a lock (a statement it
    * cancelled, 57014; no connection slot, memory or other resource, class 53; an I/O error, class
-   * 58), which no probe of readiness sees: readiness reads it, as SQLite's does its last write's.
+   * 58; an internal error or corruption, class XX), which no probe of readiness sees: readiness
+   * reads it, as SQLite's does its last write's.
    */
   lastFault: { at: number; error: Error } | undefined;
   lastCommitAt: number | undefined;
@@ -277,7 +282,7 @@ export class PgWriter {
         if (missing) throw await this.schemaMissing(missing, err instanceof CommitFailed ? err.cause : err);
         if (err instanceof StoreLockWaitError) this.lastLockRefusal = { at: performance.now(), error: err };
         const cause = err instanceof CommitFailed ? err.cause : err;
-        if (isServerShortOf(cause)) this.lastFault = { at: performance.now(), error: cause as Error };
+        if (isServerFault(cause)) this.lastFault = { at: performance.now(), error: cause as Error };
         if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
         // A connection whose answer never came (a stalled network) is not tried again: the next would stall too.
         // Nor one dropped at the turn's deadline: its person is told now.
@@ -291,7 +296,7 @@ export class PgWriter {
    * and then nothing was written), noting a write the server cancelled or had no resources for.
    */
   private noteGroup(outcomes: readonly ({ value: unknown } | { error: unknown })[]): boolean {
-    const fault = outcomes.find((o): o is { error: unknown } => 'error' in o && isServerShortOf(o.error));
+    const fault = outcomes.find((o): o is { error: unknown } => 'error' in o && isServerFault(o.error));
     if (fault) this.lastFault = { at: performance.now(), error: fault.error as Error };
     const locked = outcomes.find((o): o is { error: StoreLockWaitError } => 'error' in o && o.error instanceof StoreLockWaitError);
     if (locked) this.lastLockRefusal = { at: performance.now(), error: locked.error };
