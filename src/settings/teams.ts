@@ -56,9 +56,9 @@ export function readInsecureNoAuth(text: string | undefined): boolean {
 
 /**
  * A healthy Bot Connector answers in well under a second; 15 s (the time Bot Framework itself gives a
- * bot to answer an activity) means the call is lost, not slow. At most 25 s: a card update must end
- * while its card version is still claimed (30 s, src/teams/notifier.ts), and the stop's grace for
- * messages is 20 s.
+ * bot to answer an activity) means the call is lost, not slow. At most 25 s: the stop's grace for
+ * messages is 20 s (a card update's version stays claimed while it travels, its claim renewed:
+ * src/teams/notifier.ts).
  */
 export function readTeamsSendTimeout(text: string | undefined): number {
   if (!text) return 15_000;
