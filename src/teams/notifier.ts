@@ -409,26 +409,26 @@ export class TeamsNotifier implements RequestNotifier {
    * may have left); it is logged once.
    */
   private async whileClaimed<T>(requestId: string, message: CardMessage, version: number, lease: CardLease, send: () => Promise<T>): Promise<T> {
-    let renewing = false;
+    let renewing: Promise<void> | undefined;
     let told = false;
     const renew = async () => {
-      if (renewing) return;
-      renewing = true;
       try {
         const claim = await this.conversations.claimCardVersion(requestId, message, version, lease);
         if (claim !== 'claimed') throw new Error(`the claim on version ${version} is ${claim} now`);
       } catch (err) {
         if (!told) this.log.warn({ requestId, conversationId: message.conversationId, version, err: String(err) }, 'could not renew a card version\'s claim while its update travels to Teams');
         told = true;
-      } finally {
-        renewing = false;
       }
     };
-    const timer = setInterval(() => void renew(), Math.max(50, Math.floor(lease.ms / 3)));
+    const timer = setInterval(() => {
+      renewing ??= renew().finally(() => (renewing = undefined));
+    }, Math.max(50, Math.floor(lease.ms / 3)));
     try {
       return await send();
     } finally {
       clearInterval(timer);
+      // A renewal still on its way would claim the version again after the release that follows, keeping other instances back for a whole lease.
+      await renewing;
     }
   }
 
