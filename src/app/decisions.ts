@@ -4,10 +4,10 @@
  * stored request. Refused clicks are audited like accepted ones. Cancel on a running deployment
  * (requester or approver) asks Azure to stop it; the request ends when Azure says how it ended.
  */
-import { neutralise, requestEvent, requestRef } from '../domain/audit';
+import { neutralise, requestRef } from '../domain/audit';
 import { authorityFor, deciderText, samePerson, type Delegation } from '../domain/delegation';
 import { zonedText, zoneOrUtc } from '../domain/delegation-time';
-import { approve, cancel, expire, isPastExpiry, notExecutedText, oweOutcomeMessage, reject, requestCancellation, reviewBreakGlass, scheduleLapsedText, stillUnreached, withoutLapsedApprovals, type AskingRules, type CommandGone, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
+import { approve, cancel, cancelRefused, expire, isPastExpiry, notExecutedText, oweOutcomeMessage, owedByChange, reject, requestCancellation, reviewBreakGlass, scheduleLapsedText, stillUnreached, withoutLapsedApprovals, type AskingRules, type CommandGone, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { outstandingText } from '../domain/quorum';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
@@ -17,7 +17,7 @@ import { cardOf } from './card-binding';
 import { transact, type AppDeps } from './context';
 import { askingNowFor, askingNowIn } from './unaskable';
 import { outsideTurn } from './turn-deadline';
-import { sendEndingMessage } from './outcome-message';
+import { sendEndingMessage, sendOutcomeMessage } from './outcome-message';
 import { commentRefusal } from './input-gate';
 import { delegationEndedFor, delegationEndedText, delegationsAt } from './delegations';
 import { accessForDecision, viewAccess } from './group-access';
@@ -342,7 +342,10 @@ function cancelledText(r: ApprovalRequest, at: (iso: string) => string): string 
 
 /**
  * Asks Azure to stop the running deployment, after the click was answered (never inside the invoke).
- * A refusal (it already ended) is audited and told to the requester; the execution ends as Azure says.
+ * A refusal (it already ended, the right is missing) is audited and owed to the requester in one
+ * write (cancelRefused, oweOutcomeMessage), then told: a run killed before Teams took the message
+ * leaves it owed, and the sweep of owed messages sends it (outcome-message.ts). Only when that write
+ * fails is the requester told at once, as before. The execution ends as Azure says.
  */
 async function cancelInAzure(deps: AppDeps, request: ApprovalRequest): Promise<void> {
   if (request.operation.kind !== 'deployTemplate') return;
@@ -351,13 +354,17 @@ async function cancelInAzure(deps: AppDeps, request: ApprovalRequest): Promise<v
     deps.log.info({ requestId: request.id }, 'Azure asked to cancel the deployment');
   } catch (err) {
     const detail = `Azure did not cancel the deployment: ${err instanceof Error ? err.message : String(err)}`;
+    const text = `Request ${request.id}: ${detail}`;
     deps.log.warn({ requestId: request.id, err: String(err) }, 'cancellation refused by Azure');
-    try {
-      await deps.store.audit.append([requestEvent(request, 'execution.cancel_requested', deps.clock.now().toISOString(), { result: 'error', reason: 'CancelRefused', detail })]);
-    } catch (auditErr) {
-      deps.log.error({ requestId: request.id, err: String(auditErr) }, 'could not audit the refused cancellation');
+    const saved = await transact(deps, request.id, (r) => oweOutcomeMessage(cancelRefused(r, deps.clock.now(), detail), deps.clock.now(), () => text), { refreshCards: false }).catch((storeErr: unknown) => {
+      deps.log.error({ requestId: request.id, err: String(storeErr) }, 'could not record the refused cancellation: its requester is told once, now');
+      return undefined;
+    });
+    if (saved?.result.ok) {
+      if (owedByChange(saved.before, saved.result.request)) await sendOutcomeMessage(deps, saved.result.request);
+      return;
     }
-    await deps.notifier.tellRequester(request, `Request ${request.id}: ${detail}`);
+    await deps.notifier.tellRequester(request, text);
   }
 }
 

@@ -2,11 +2,12 @@
  * A bot killed after it stored an execution's outcome and before Teams took "Request … succeeded."
  * (before, the card caught up at the next start and the message never came): the next start sends
  * it, once, and a further restart does not send it again. The same for a rejection's "Request … was
- * rejected by …", which no execution follows, and for a drift's "… needs approving again", which
- * ends nothing.
+ * rejected by …", which no execution follows, for a drift's "… needs approving again", which
+ * ends nothing, and for Azure refusing a cancel ("… Azure did not cancel the deployment: …").
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cardActions } from '../support/connector';
 import { opsChannel, people } from '../support/teams';
 import { eventually } from '../support/teams';
 import { CrashRig } from './support';
@@ -81,5 +82,30 @@ describe('the outcome message of a bot killed before it reached Teams (Countersi
       await rig.approve(asked.cardId);
       await rig.until(asked.requestId, ['needs_reapproval']);
     });
+  });
+
+  it('Azure refusing a cancel, killed at its message: the next start sends "did not cancel", once', async () => {
+    await rig.start();
+    const asked = await rig.ask('deploy staging api-service');
+    // A deployment that runs on past the test, and a cancel Azure refuses (403: the right is missing).
+    rig.sandbox.faults.slowDeployment({ stepMs: 120_000 });
+    await rig.approve(asked.cardId);
+    await eventually('the deployment accepted and recorded', () => rig.request(asked.requestId)?.execution?.ref.resumeState, 20000);
+    await eventually('the card offers to cancel the running deployment', () => cardActions(rig.card(asked.cardId)).some((a) => a.verb === 'cancel'), 20000);
+    rig.sandbox.faults.denyAction('Microsoft.Resources/deployments/cancel/action');
+    const refused = new RegExp(`^(\\[SANDBOX\\] )?Request ${asked.requestId}: Azure did not cancel the deployment: `);
+    await killedAtItsMessage(asked.requestId, refused, async () => {
+      const answer = await rig.teams!.click(people.alice, asked.cardId, 'cancel');
+      assert.equal(answer.status, 200);
+    });
+    assert.equal(rig.request(asked.requestId)?.state, 'executing', 'the deployment runs on, as Azure said');
+    assert.deepEqual(
+      rig.audit(asked.requestId).filter((r) => r.type === 'execution.cancel_requested').map((r) => [r.outcome.result, r.outcome.reason ?? '']),
+      [
+        ['ok', ''],
+        ['error', 'CancelRefused'],
+      ],
+      'the cancel asked for, and its refusal, each recorded once',
+    );
   });
 });

@@ -15,7 +15,7 @@ import { decidingRoles, rolesText } from '../policy';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
 import { standing, type ApprovalRequest, type Execution, type ExecutionLease } from '../request';
-import { type DecisionContext, next, refuse, type Transition } from './transition';
+import { bookkeeping, type DecisionContext, next, refuse, type Transition } from './transition';
 import { utcText, zonedText } from '../delegation-time';
 import type { ExecutionClaim } from './claim';
 
@@ -145,6 +145,19 @@ export function requestCancellation(r: ApprovalRequest, ctx: DecisionContext): T
     ...('onBehalfOf' in onBehalfOf ? { data: onBehalfOf } : {}),
   });
   return { ok: true, request: updated, events: [event] };
+}
+
+/**
+ * Azure refused to stop the deployment a cancellation was asked for (it had ended already, the
+ * caller lacks the right), audited (`execution.cancel_requested`, CancelRefused). A write no card
+ * shows (bookkeeping): the app owes the requester the refusal in the same write
+ * (outcome-message.ts), so a run killed before Teams took the message leaves it owed, not lost. The
+ * request may have ended meanwhile (Azure refused because it had).
+ */
+export function cancelRefused(r: ApprovalRequest, now: Date, detail: string): Transition {
+  if (!r.execution?.cancellation) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} has no cancellation asked for.`);
+  const updated = bookkeeping(r, now, {});
+  return { ok: true, request: updated, events: [requestEvent(updated, 'execution.cancel_requested', now.toISOString(), { result: 'error', reason: 'CancelRefused', detail })] };
 }
 
 export function finishExecution(r: ApprovalRequest, outcome: ExecutionOutcome, now: Date, owner?: string): Transition {

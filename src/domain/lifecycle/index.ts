@@ -42,6 +42,7 @@ export {
 } from './reach';
 export { detectDrift, type DriftFound, notExecutedText, readyToRun, startExecution, whyNotToRun } from './claim';
 export {
+  cancelRefused,
   finishExecution,
   leaseLostEvent,
   recordProgress,
