@@ -4,7 +4,7 @@
  * so no adapter has to know that an approval starts anything.
  */
 import type { CommandSpec } from '../domain/catalog';
-import { ENDED_STATES, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
+import { DECIDABLE_STATES, ENDED_STATES, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { withLogContext } from '../log/context';
 import { describeUntil, exampleDay, zoneOrUtc } from '../domain/delegation-time';
 import type { Delegation } from '../domain/delegation';
@@ -416,10 +416,10 @@ export class Countersign {
    * when the last run stopped or died is otherwise lost: an ended request has no next change, and an
    * open one may wait long for it (a "Could not reach" line a stop recorded, an approval of two).
    * A card already showing its request's version is left as it is (its message's claim says so).
-   * Of those still waiting for approval, one this config would never let run (its command gone, its
-   * requester without the role, a rule of asking made stricter) is ended first (unaskable.ts), as the
-   * reminder and escalation sweeps end any other when they fall due on it; returns how many requests
-   * were looked at.
+   * Of all those still waiting for approval (however long unchanged), one this config would never let
+   * run (its command gone, its requester without the role, a rule of asking made stricter) is ended
+   * first (unaskable.ts), as the reminder and escalation sweeps end one when they fall due on it;
+   * returns how many requests' cards were brought up to date.
    */
   async refreshCards(): Promise<number> {
     const now = this.deps.clock.now().getTime();
@@ -427,8 +427,12 @@ export class Countersign {
     const open = await this.deps.store.requests.list({ states: [...OPEN_STATES], updatedSince: new Date(now - OPEN_CARDS_WINDOW_MS).toISOString() });
     const recent = new Set([...ended, ...open].map((r) => r.id));
     const lost = await this.expiredAtAuditLoss(recent);
-    // Those still waiting for approval that this config would never let run end now (their end updates their cards).
-    const unaskable = await endUnaskableAtStart(this.deps, open);
+    // Those still waiting for approval that this config would never let run end now (their end updates
+    // their cards): every one, however long unchanged, not only the last hour's. The config is read at
+    // the start, so the start is where a request becomes one it would never let run; one with no
+    // reminder or escalation to fall due would otherwise wait for a click or its expiry.
+    const waiting = await this.deps.store.requests.list({ states: [...DECIDABLE_STATES] });
+    const unaskable = await endUnaskableAtStart(this.deps, waiting);
     for (const r of [...lost, ...ended, ...open.filter((x) => !unaskable.has(x.id))]) await this.deps.notifier.cardChanged(r);
     return lost.length + ended.length + open.length;
   }

@@ -4,7 +4,7 @@
  * requester roles, or made its reason or conversations rule stricter): what the current config says
  * of asking for one (asking-rules.ts judges it, in the claim's terms), and ending one that can never
  * run. An Approve click ends it (decisions.ts); so does Countersign itself, rather than remind anyone
- * of it or escalate it (reminders.ts, escalation.ts), and at the start (countersign.ts refreshCards).
+ * of it or escalate it (reminders.ts, escalation.ts), and at the start, every one (countersign.ts refreshCards).
  */
 import { endIfUnaskable, notExecutedText, oweOutcomeMessage, type AskingRules, type CommandGone } from '../domain/lifecycle';
 import type { AccessPolicy } from '../domain/policy';
@@ -67,8 +67,9 @@ export async function endUnaskableRequest(deps: AppDeps, r: ApprovalRequest): Pr
 }
 
 /**
- * The start's look at the open requests it read (to bring their cards up to date): those still
- * waiting for approval that can never run are ended (endUnaskableRequest). A request that could not
+ * The start's look at every request still waiting for approval (however long unchanged: the config
+ * is read at the start, so a request that can never run under it is found there even with no
+ * reminder or escalation to fall due): those that can never run are ended (endUnaskableRequest). A request that could not
  * be looked at is named in the log (eachRequest) and left to its next reminder, escalation or click;
  * returns the ids of those ended, whose cards their end updated.
  */

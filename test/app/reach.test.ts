@@ -1314,5 +1314,26 @@ describe('app: reaching approvers', () => {
       assert.equal((await f.request(live.id)).state, 'pending');
       assert.deepEqual(notExecuted(live), []);
     });
+
+    it('is ended at the start however long it waited unchanged, with no reminder or escalation to fall due on it', async () => {
+      const quiet = reachConfigText([`notify: { channels: ["${APPROVALS_CHANNEL}"] }`]);
+      const longer = quiet.replace('      ttl: 1h\n', '      ttl: 4h\n');
+      assert.notEqual(longer, quiet);
+      f = appOnFakes({ configText: longer, messenger: sent });
+      const r = await created();
+      const live = await created(dave, 'delete resource group staging-older');
+      f.deps.config = parseConfig(aliceNoRequester(longer), EXAMPLE_CONFIG);
+      f.clock.advance(2 * 60 * MINUTE);
+      assert.deepEqual(await f.app.sweepReach(), NOTHING, 'no reminder, escalation or round to find it');
+      assert.equal((await f.request(r.id)).state, 'pending');
+      assert.equal(await f.anotherRun().refreshCards(), 0, 'no card changed within the hour');
+      await f.app.tellingIdle();
+      const stored = await f.request(r.id);
+      assert.deepEqual([stored.state, stored.outcomeDetail], ['failed', 'Not executed: Alice Requester, who asked for it, no longer holds a role that may ask for "delete resource group". Nothing was sent to Azure.']);
+      assert.deepEqual((await f.audit({ types: ['approval.revoked'] })).map((x) => [x.outcome.reason, x.request?.id, x.actor]), [[RefusalReason.RequesterLostRole, r.id, undefined]]);
+      assert.equal(notExecuted(r).length, 1, 'its requester told why');
+      assert.equal(f.notifier.cardRefreshes(r.id).at(-1), `failed@${shownVersion(stored)}`, 'its end updates its card');
+      assert.equal((await f.request(live.id)).state, 'pending', 'one the config still lets run waits on');
+    });
   });
 });
