@@ -18,7 +18,7 @@ import type { ParameterCheck } from '../domain/catalog';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import type { AppDeps } from './context';
 import { clickCard, type CardClick, type ClickResult } from './decisions';
-import { delegateTo, delegationsText, listDelegations, revokeDelegation, sweepEndedDelegations, withdrawDelegatesCards, type DelegateCommand, type DelegationAnswer, type RevokeCommand } from './delegations';
+import { delegateTo, delegationsText, listDelegations, revokeDelegation, sweepEndedDelegations, withdrawDelegatesCards, withdrawRanOutCards, type DelegateCommand, type DelegationAnswer, type RevokeCommand } from './delegations';
 import { Executor, type ExecutorOptions } from './execution';
 import { sweepEscalations } from './escalation';
 import { sweepExpired } from './expiry';
@@ -71,6 +71,8 @@ export class Countersign {
   private readonly telling = new Telling();
   /** The delegations in force at the last reach sweep: the open requests are read for lapsed approvals only when one ended. */
   private delegationsInForce: Set<string> | undefined;
+  /** Some delegation whose time ran out had its delegate's cards not marked withdrawn yet at the last sweep: the next looks again. */
+  private delegateCardsUnfinished = false;
   private readonly authRefusals: AuthRefusals;
   private readonly tenantGate: TenantGate;
   /** `status` of a request not seen, and answers to forms not the person's: recorded up to a budget a minute (person-refusals.ts). */
@@ -210,10 +212,12 @@ export class Countersign {
     return this.telling.track(
       (async () => {
         // First what ended delegations no longer count for: a delegator whose delegate's approval lapsed is reminded again.
-        const ended = await sweepEndedDelegations(this.deps, this.delegationsInForce);
+        const ended = await sweepEndedDelegations(this.deps, this.delegationsInForce, this.delegateCardsUnfinished);
         this.delegationsInForce = ended.inForce;
-        // Delegations whose time ran out: their delegates' own cards lose their buttons, as after a revocation, in the background.
-        this.withdrawCardsOf(ended.ranOut);
+        this.delegateCardsUnfinished = ended.cardsUnfinished;
+        // Delegations whose time ran out: their delegates' own cards lose their buttons, as after a revocation, in the
+        // background; each delegation is marked once its cards were updated (a failure before leaves them to a later sweep).
+        this.withdrawCardsOf(ended.ranOut, withdrawRanOutCards);
         // Each sweep whatever the one before met (a request's row locked past the wait): the first error is thrown at the end.
         const failed: { err: unknown }[] = [];
         const alone = (sweep: Promise<string[]>) => sweep.catch((err: unknown) => (failed.push({ err }), []));
@@ -334,10 +338,10 @@ export class Countersign {
     return answer;
   }
 
-  /** The cards the delegates of `ended` were sent in their personal chats lose their buttons, in the background. */
-  private withdrawCardsOf(ended: readonly Delegation[]): void {
+  /** The cards the delegates of `ended` were sent in their personal chats lose their buttons, in the background (`withdraw`: how). */
+  private withdrawCardsOf(ended: readonly Delegation[], withdraw: typeof withdrawDelegatesCards = withdrawDelegatesCards): void {
     if (ended.length === 0) return;
-    const work = () => withdrawDelegatesCards(this.deps, ended).catch((err: unknown) => this.deps.log.warn({ err: String(err) }, "could not take the buttons off former delegates' cards"));
+    const work = () => withdraw(this.deps, ended).catch((err: unknown) => this.deps.log.warn({ err: String(err) }, "could not take the buttons off former delegates' cards"));
     void this.telling.track(outsideTurn(() => withLogContext({ job: 'delegate-cards' }, work)));
   }
 

@@ -244,24 +244,47 @@ async function openForCards(deps: AppDeps): Promise<ApprovalRequest[]> {
   return (await deps.store.requests.list({ states: NOT_STARTED })).filter((r) => r.state !== 'approved');
 }
 
+/** How long a sweep that took on the withdrawal of a delegate's cards may still be updating them before another takes it on again. */
+export const DELEGATE_CARDS_HOLD_MS = 10 * 60_000;
+
 /**
- * The delegations whose time ran out and whose delegate's cards were not yet withdrawn, each marked
- * so in the store first (DelegationStore.markCardsWithdrawn: once across instances and restarts;
- * one this call did not mark is another's). Returns those this call marked, for
- * withdrawDelegatesCards. Only delegations that may have a card of a request still open: their time
- * ran out after the oldest such request was made (a card is sent to a delegate while the delegation
- * is in force). None while delegation is turned off in the config.
+ * The delegations whose time ran out and whose delegate's cards were not yet withdrawn, each taken
+ * on in the store first (DelegationStore.takeCardsWithdrawal: one instance at a time), and marked
+ * withdrawn only once the cards were updated (withdrawRanOutCards), so that a run that died or
+ * failed between leaves them to be taken on again: after DELEGATE_CARDS_HOLD_MS, or at once by the
+ * only instance on the store when the run that took them was before its start. Returns those this
+ * call took on, for withdrawRanOutCards, and whether any was not marked withdrawn yet (taken on
+ * here, or by a sweep that may still be at it, or that failed or died): the sweep then looks again
+ * until none is. Only delegations that may have a card of a request still
+ * open: their time ran out after the oldest such request was made (a card is sent to a delegate
+ * while the delegation is in force). None while delegation is turned off in the config.
  */
-async function ranOutToWithdraw(deps: AppDeps, now: Date): Promise<Delegation[]> {
-  if (!delegationPolicy(deps).enabled || !deps.notifier.cardWithoutButtons || !deps.messenger) return [];
+async function ranOutToWithdraw(deps: AppDeps, now: Date): Promise<{ taken: Delegation[]; unfinished: boolean }> {
+  if (!delegationPolicy(deps).enabled || !deps.notifier.cardWithoutButtons || !deps.messenger) return { taken: [], unfinished: false };
   const open = await openForCards(deps);
-  if (open.length === 0) return [];
+  if (open.length === 0) return { taken: [], unfinished: false };
   const oldest = open.map((r) => r.createdAt).reduce((a, b) => (a < b ? a : b));
-  const marked: Delegation[] = [];
-  for (const d of await deps.store.delegations.ranOutSince(oldest, now.toISOString())) {
-    if (await deps.store.delegations.markCardsWithdrawn(d.id, now.toISOString())) marked.push(d);
+  const held = now.getTime() - DELEGATE_CARDS_HOLD_MS;
+  const since = deps.onlyInstanceSince?.getTime();
+  const staleBefore = new Date(since !== undefined && since - 1 > held ? since - 1 : held).toISOString();
+  const taken: Delegation[] = [];
+  const notWithdrawn = await deps.store.delegations.ranOutSince(oldest, now.toISOString());
+  for (const d of notWithdrawn) {
+    if (await deps.store.delegations.takeCardsWithdrawal(d.id, now.toISOString(), staleBefore)) taken.push(d);
   }
-  return marked;
+  return { taken, unfinished: notWithdrawn.length > 0 };
+}
+
+/**
+ * The cards of the delegates of `ranOut` (ranOutToWithdraw took them on) lose their buttons
+ * (withdrawDelegatesCards), then each delegation is marked as having had its cards withdrawn: not
+ * before, so that a failure or a death between leaves them to a later sweep rather than a card
+ * showing live buttons while the delegation says they were taken off. Returns how many cards were updated.
+ */
+export async function withdrawRanOutCards(deps: AppDeps, ranOut: readonly Delegation[]): Promise<number> {
+  const updated = await withdrawDelegatesCards(deps, ranOut);
+  for (const d of ranOut) await deps.store.delegations.markCardsWithdrawn(d.id, deps.clock.now().toISOString());
+  return updated;
 }
 
 /**
@@ -358,22 +381,29 @@ async function withdrawOn(deps: AppDeps, requestId: string, ended: (r: ApprovalR
  * when one of those has ended since (or at the first sweep, `seen` undefined). Returns the
  * delegations in force now and the requests changed. (A click decides on the request as if this had
  * run: decisions.ts takes lapsed approvals off in the same change.) `ranOut`: the delegations whose
- * time ran out that this sweep marked (ranOutToWithdraw), whose delegates' cards the caller updates
- * with withdrawDelegatesCards, as after a revocation.
+ * time ran out that this sweep took on (ranOutToWithdraw), whose delegates' cards the caller updates
+ * with withdrawRanOutCards, as after a revocation, marking them withdrawn after. `cardsUnfinished`
+ * (given back for the next sweep): some such delegation was not marked withdrawn yet, so the next
+ * sweep looks at them again even when no delegation ended since.
  */
-export async function sweepEndedDelegations(deps: AppDeps, seen: ReadonlySet<string> | undefined): Promise<{ inForce: Set<string>; withdrawn: string[]; ranOut: Delegation[] }> {
+export async function sweepEndedDelegations(
+  deps: AppDeps,
+  seen: ReadonlySet<string> | undefined,
+  cardsUnfinished = false,
+): Promise<{ inForce: Set<string>; withdrawn: string[]; ranOut: Delegation[]; cardsUnfinished: boolean }> {
   const now = deps.clock.now();
   const inForce = new Set((await delegationsInForce(deps, now)).map((d) => d.id));
-  if (seen && [...seen].every((id) => inForce.has(id))) return { inForce, withdrawn: [], ranOut: [] };
+  const ended = !seen || ![...seen].every((id) => inForce.has(id));
+  if (!ended && !cardsUnfinished) return { inForce, withdrawn: [], ranOut: [], cardsUnfinished: false };
   const withdrawn: string[] = [];
-  for (const r of await deps.store.requests.list({ states: NOT_STARTED })) {
+  for (const r of ended ? await deps.store.requests.list({ states: NOT_STARTED }) : []) {
     if (lapsedDelegations(r, now, inForce).size === 0) continue;
     if (await withdrawOn(deps, r.id, (current) => lapsedDelegations(current, now, inForce), lapsedEnd(deps))) withdrawn.push(r.id);
   }
   if (withdrawn.length > 0) deps.log.info({ withdrawn }, 'approvals of ended delegations taken off');
-  const ranOut = await ranOutToWithdraw(deps, now);
+  const { taken: ranOut, unfinished } = await ranOutToWithdraw(deps, now);
   if (ranOut.length > 0) deps.log.info({ delegations: ranOut.map((d) => d.id) }, "delegations ran out: their delegates' cards lose their buttons");
-  return { inForce, withdrawn, ranOut };
+  return { inForce, withdrawn, ranOut, cardsUnfinished: unfinished };
 }
 
 export interface DelegationsView {

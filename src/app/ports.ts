@@ -252,9 +252,17 @@ export interface DelegationStore {
    */
   ranOutSince(since: string, at: string): Promise<Delegation[]>;
   /**
+   * Takes on the withdrawal of the delegation's cards: sets its `cardsTakenAt` to `at` when its cards
+   * are not marked withdrawn and nobody took it on, or took it on at or before `staleBefore` (a run
+   * that died or failed before marking it); an atomic compare-and-swap shared by every instance:
+   * true for the one caller that set it, false otherwise (or when there is no such delegation). The
+   * sweep withdraws the delegate's cards only after true, and marks them withdrawn after.
+   */
+  takeCardsWithdrawal(id: string, at: string, staleBefore: string): Promise<boolean>;
+  /**
    * Sets the delegation's `cardsWithdrawnAt` to `at` when it is unset (an atomic compare-and-swap
    * shared by every instance): true for the one caller that set it, false when it was set already
-   * (or there is no such delegation). The sweep withdraws the delegate's cards only after true.
+   * (or there is no such delegation). Written once the delegate's cards were updated.
    */
   markCardsWithdrawn(id: string, at: string): Promise<boolean>;
   get(id: string): Promise<Delegation | undefined>;

@@ -35,11 +35,17 @@ export interface Delegation {
    */
   ended?: { at: string; by: Actor; reason: DelegationEnd; revocationId?: string };
   /**
-   * Set once, when the sweep took the buttons off the cards its delegate was sent in their personal
-   * chat after its time ran out (ISO-8601 UTC): the marker by which that happens once, across
-   * restarts and instances (DelegationStore.markCardsWithdrawn).
+   * Set once, when the sweep had taken the buttons off the cards its delegate was sent in their
+   * personal chat after its time ran out (ISO-8601 UTC): after the cards were updated, so that a run
+   * that died between leaves them to another (DelegationStore.markCardsWithdrawn).
    */
   cardsWithdrawnAt?: string;
+  /**
+   * When a sweep last took that withdrawal on (ISO-8601 UTC), before updating the cards: of several
+   * instances one takes it (DelegationStore.takeCardsWithdrawal); one taken and never marked
+   * withdrawn (its run died, or failed) is taken again once the taking is old.
+   */
+  cardsTakenAt?: string;
 }
 
 /** The `delegation` block of the config. */

@@ -15,6 +15,7 @@ import { shownVersion, type Actor, type ApprovalRequest } from '../../src/domain
 import type { Delivery } from '../../src/app/ports';
 import { asked, click, freshFakesEachTest, refusedWith, settle } from './steps';
 import { ROUND_WRITE_RETRY_MS } from '../../src/app/notifications';
+import { DELEGATE_CARDS_HOLD_MS } from '../../src/app/delegations';
 import { ROUND, RoundsUnderWay } from '../../src/app/round';
 import { Countersign } from '../../src/app/countersign';
 import { TestClock } from '../support/app-fakes';
@@ -1074,6 +1075,61 @@ describe('app: reaching approvers', () => {
       assert.equal(f.notifier.withoutButtons().length, 1);
       const [stored] = await f.store.delegations.receivedSince(carol.aadObjectId, r.createdAt);
       assert.equal(stored.cardsWithdrawnAt, f.clock.now().toISOString(), 'marked on the delegation');
+    });
+
+    it("marks a delegation's cards withdrawn only once they were updated: a sweep that failed between leaves them to a later one", async () => {
+      const answer = await f.app.delegate({ actor: bob, source: { ...source, activityId: 'short' }, delegate: carol, when: 'for 30m', message: `${opsChannel.id}:short` });
+      assert.ok(answer.ok, answer.ok ? '' : answer.refusal.message);
+      const r = await created();
+      const [card] = cardsTo(r, carol);
+      f.clock.advance(31 * MINUTE);
+      // The update fails once (a run that dies there leaves the same: taken on, not marked).
+      const show = f.notifier.cardWithoutButtons.bind(f.notifier);
+      let failures = 1;
+      f.notifier.cardWithoutButtons = async (...args) => {
+        if (failures-- > 0) throw new Error('the store is locked by another process (database is locked)');
+        return show(...args);
+      };
+      await f.app.sweepReach();
+      await f.app.tellingIdle();
+      assert.deepEqual(f.notifier.withoutButtons(), [], 'the card keeps its buttons for now');
+      const [taken] = await f.store.delegations.receivedSince(carol.aadObjectId, r.createdAt);
+      assert.equal(taken.cardsWithdrawnAt, undefined, 'not marked withdrawn while its card shows live buttons');
+      assert.ok(f.log.lines.some((l) => l.msg === "could not take the buttons off former delegates' cards"));
+      // Not taken on again while the sweep that took it may still be updating, on this instance or another.
+      await Promise.all([f.app.sweepReach(), f.anotherRun().sweepReach()]);
+      await f.app.tellingIdle();
+      assert.deepEqual(f.notifier.withoutButtons(), []);
+      f.clock.advance(DELEGATE_CARDS_HOLD_MS);
+      await f.app.sweepReach();
+      await f.app.tellingIdle();
+      assert.deepEqual(f.notifier.withoutButtons().map((w) => [w.requestId, w.activityId]), [[r.id, card.activityId]]);
+      const [stored] = await f.store.delegations.receivedSince(carol.aadObjectId, r.createdAt);
+      assert.equal(stored.cardsWithdrawnAt, f.clock.now().toISOString(), 'marked once updated');
+      await f.app.sweepReach();
+      await f.app.tellingIdle();
+      assert.equal(f.notifier.withoutButtons().length, 1, 'and not again');
+    });
+
+    it("takes the delegate's cards on again at once when the run that took them on died before marking them, and it was the only instance", async () => {
+      const answer = await f.app.delegate({ actor: bob, source: { ...source, activityId: 'short' }, delegate: carol, when: 'for 30m', message: `${opsChannel.id}:short` });
+      assert.ok(answer.ok, answer.ok ? '' : answer.refusal.message);
+      const r = await created();
+      f.clock.advance(31 * MINUTE);
+      // What a run killed between taking them on and updating them leaves.
+      const [d] = await f.store.delegations.ranOutSince(r.createdAt, f.clock.now().toISOString());
+      assert.ok(await f.store.delegations.takeCardsWithdrawal(d.id, f.clock.now().toISOString(), f.clock.now().toISOString()));
+      f.clock.advance(MINUTE);
+      f.deps.onlyInstanceSince = f.clock.now();
+      try {
+        const restarted = f.anotherRun();
+        await restarted.sweepReach();
+        await restarted.tellingIdle();
+      } finally {
+        f.deps.onlyInstanceSince = undefined;
+      }
+      assert.deepEqual(f.notifier.withoutButtons().map((w) => [w.requestId, w.activityId]), [[r.id, cardsTo(r, carol)[0].activityId]]);
+      assert.equal((await f.store.delegations.get(d.id))?.cardsWithdrawnAt, f.clock.now().toISOString());
     });
 
     it("takes the buttons off the delegate's card after a restart when the delegation's time ran out while no instance ran", async () => {

@@ -124,6 +124,23 @@ export function delegationContract(store: () => Store, reopen: () => Promise<Sto
       assert.equal(await reopened.delegations.markCardsWithdrawn('DG-1', at(4)), false, 'kept when reopened');
     });
 
+    it("takes on the withdrawal of a delegation's cards once under simultaneous calls, again only once that taking is old, never once they are marked withdrawn", async () => {
+      const ranOut = aDelegation('DG-1', { until: at(2) });
+      await store().delegations.record({ created: ranOut, ended: [], events: [] });
+      const takes = await Promise.all(Array.from({ length: 6 }, () => store().delegations.takeCardsWithdrawal('DG-1', at(3), at(0))));
+      assert.deepEqual(takes.filter(Boolean).length, 1, takes.join(', '));
+      assert.equal(await store().delegations.takeCardsWithdrawal('DG-none', at(3), at(0)), false);
+      assert.deepEqual(await store().delegations.get('DG-1'), { ...ranOut, cardsTakenAt: at(3) });
+      assert.deepEqual((await store().delegations.ranOutSince(at(0), at(6))).map((d) => d.id), ['DG-1'], 'taken on is not withdrawn');
+      assert.equal(await store().delegations.takeCardsWithdrawal('DG-1', at(4), at(2)), false, 'taken on after staleBefore: left to its taker');
+      const again = await Promise.all(Array.from({ length: 4 }, () => store().delegations.takeCardsWithdrawal('DG-1', at(5), at(3))));
+      assert.deepEqual(again.filter(Boolean).length, 1, `an old taking is taken again, once: ${again.join(', ')}`);
+      assert.equal(await store().delegations.markCardsWithdrawn('DG-1', at(5)), true);
+      assert.equal(await store().delegations.takeCardsWithdrawal('DG-1', at(6), at(6)), false, 'marked withdrawn: never taken again');
+      const reopened = await reopen();
+      assert.deepEqual(await reopened.delegations.get('DG-1'), { ...ranOut, cardsTakenAt: at(5), cardsWithdrawnAt: at(5) });
+    });
+
     it('of simultaneous delegations by one person (several connections where the backend has them), commits exactly one', async () => {
       const attempts = Array.from({ length: 8 }, (_, i) =>
         store().delegations.record({ created: aDelegation(`DG-${i}`), ended: [], events: [anEvent('delegation.created')] }).then(

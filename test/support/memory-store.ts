@@ -301,6 +301,17 @@ class MemoryDelegations implements DelegationStore {
       .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
   }
 
+  async takeCardsWithdrawal(id: string, at: string, staleBefore: string): Promise<boolean> {
+    const { value } = await this.store.write([], () => () => {
+      const text = this.store.state.delegations.get(id);
+      const d = text === undefined ? undefined : (JSON.parse(text) as Delegation);
+      if (!d || d.cardsWithdrawnAt || (d.cardsTakenAt !== undefined && d.cardsTakenAt > staleBefore)) return false;
+      this.store.state.delegations.set(id, JSON.stringify({ ...d, cardsTakenAt: at }));
+      return true;
+    });
+    return value;
+  }
+
   async markCardsWithdrawn(id: string, at: string): Promise<boolean> {
     const { value } = await this.store.write([], () => () => {
       const text = this.store.state.delegations.get(id);

@@ -66,6 +66,17 @@ export class PostgresDelegationStore implements DelegationStore {
     return r.rows.map((row) => JSON.parse(row.body) as Delegation).filter((d) => !d.cardsWithdrawnAt);
   }
 
+  async takeCardsWithdrawal(id: string, at: string, staleBefore: string): Promise<boolean> {
+    // One statement: of instances taking it at once, the row lock lets one through, the others re-check and find it taken now.
+    const r = await this.writer.transaction((tx) =>
+      tx.query(
+        "UPDATE delegations SET body = (body::jsonb || jsonb_build_object('cardsTakenAt', $2::text))::text WHERE id = $1 AND NOT (body::jsonb ? 'cardsWithdrawnAt') AND (NOT (body::jsonb ? 'cardsTakenAt') OR body::jsonb->>'cardsTakenAt' <= $3::text)",
+        [id, at, staleBefore],
+      ),
+    );
+    return r.rowCount === 1;
+  }
+
   async markCardsWithdrawn(id: string, at: string): Promise<boolean> {
     // One statement: of instances marking it at once, the row lock lets one through, the others re-check and find it set.
     const r = await this.writer.transaction((tx) =>

@@ -42,6 +42,10 @@ export class SqliteDelegationStore implements DelegationStore {
     return (this.ranOutStmt.all(since, at) as string[]).map((body) => JSON.parse(body) as Delegation).filter((d) => !d.cardsWithdrawnAt);
   }
 
+  async takeCardsWithdrawal(id: string, at: string, staleBefore: string): Promise<boolean> {
+    return (await this.writer.submit('takeDelegationCards', [id, at, staleBefore])).value;
+  }
+
   async markCardsWithdrawn(id: string, at: string): Promise<boolean> {
     return (await this.writer.submit('markDelegationCardsWithdrawn', [id, at])).value;
   }

@@ -213,6 +213,15 @@ export function writeOps(db: Database.Database) {
       w.append();
     },
 
+    /** Sets a delegation's cardsTakenAt when its cards are not withdrawn and it is not taken, or taken at or before staleBefore (inside the one write); true when this call set it. */
+    takeDelegationCards(_w: WriteContext, id: string, at: string, staleBefore: string): boolean {
+      const before = delegationBody.get(id) as string | undefined;
+      if (before === undefined) return false;
+      const d = JSON.parse(before) as Delegation;
+      if (d.cardsWithdrawnAt || (d.cardsTakenAt !== undefined && d.cardsTakenAt > staleBefore)) return false;
+      return delegationBodySwap.run({ id, before, body: JSON.stringify({ ...d, cardsTakenAt: at }) }).changes === 1;
+    },
+
     /** Sets a delegation's cardsWithdrawnAt once (inside the one write, where nobody interleaves); true when this call set it. */
     markDelegationCardsWithdrawn(_w: WriteContext, id: string, at: string): boolean {
       const before = delegationBody.get(id) as string | undefined;
