@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { withLogContext } from '../log/context';
 import type { ApprovalRequest } from '../domain/request';
+import { lastApprovedAt } from '../domain/lifecycle';
 import type { AppDeps } from './context';
 import { elapsedOn } from './ports';
 import { startApproved } from './execution-start';
@@ -172,9 +173,11 @@ export class Executor {
     if (this.stopping) return [];
     const now = this.deps.clock.now().getTime();
     const approved = await this.deps.store.requests.list({ states: ['approved'] });
-    // How long a request has been approved is read off its updatedAt, or off how long this instance
-    // has seen it approved (at that version), whichever is longer: after the wall clock stepped back
-    // an hour, updatedAt lies ahead of now and the request would wait that hour more.
+    // How long a request has been approved is read off when it was approved (its last approval, or its
+    // break-glass use: lastApprovedAt), not its updatedAt, which a later write moves (the outcome of a
+    // break-glass use's notice its card shows), or off how long this instance has seen it approved (at
+    // that version), whichever is longer: after the wall clock stepped back an hour, the approval lies
+    // ahead of now and the request would wait that hour more.
     const at = elapsedOn(this.deps.clock);
     const seen = new Map<string, { version: number; at: number }>();
     for (const r of approved) {
@@ -182,10 +185,10 @@ export class Executor {
       seen.set(r.id, before?.version === r.version ? before : { version: r.version, at });
     }
     this.approvedSeen = seen;
-    const age = (r: ApprovalRequest) => Math.max(now - Date.parse(r.updatedAt), at - (seen.get(r.id)?.at ?? at));
+    const age = (r: ApprovalRequest) => Math.max(now - Date.parse(lastApprovedAt(r)), at - (seen.get(r.id)?.at ?? at));
     const stranded = approved.filter((r) => !this.running.has(r.id) && age(r) >= this.strandedAfterMs);
     for (const r of stranded) {
-      this.deps.log.warn({ requestId: r.id, approvedAt: r.updatedAt }, 'approved request not executed yet: starting it again');
+      this.deps.log.warn({ requestId: r.id, approvedAt: lastApprovedAt(r) }, 'approved request not executed yet: starting it again');
       withLogContext({ requestId: r.id }, () => this.schedule(r));
     }
     return stranded.map((r) => r.id);

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { loadConfig, parseConfig } from '../../src/config/load';
 import { Countersign, ENDED_CARDS_WINDOW_MS, OPEN_CARDS_WINDOW_MS } from '../../src/app/countersign';
 import { RefusalReason } from '../../src/domain/refusal';
-import type { ApprovalRequest } from '../../src/domain/request';
+import { shownVersion, type ApprovalRequest } from '../../src/domain/request';
+import { recordReach } from '../../src/domain/lifecycle';
 import { appOnFakes, SUBSCRIPTION, type AppOnFakes } from '../support/app-on-fakes';
 import type { ExecutionScript } from '../support/memory-azure';
 import { alice, bob, dave, EXAMPLE_CONFIG, opsChannel, sourceIn } from '../support/people';
@@ -589,6 +590,32 @@ describe('app: executing an approved request', () => {
     assert.deepEqual(await f.app.runStranded(), [r.id], 'approved a minute ago: started again, not two minutes after the settling');
     await settle(f);
     assert.equal((await f.request(r.id)).state, 'succeeded');
+    assert.equal(f.azure.started.length, 1, 'sent to Azure once');
+    f.log.lines.length = 0;
+  });
+
+  it('starts a break-glass use nobody runs again in its time when the outcome of its notice, which its card shows, landed meanwhile', async () => {
+    f = appOnFakes({ configText: reachConfigText(['breakGlass: { allowed: true, roles: [requesters], reviewWithin: 24h }']), executor: { strandedAfterMs: 60_000, startRetryDelaysMs: [] } });
+    lockFirstClaim(f);
+    const meant = f.app.interpret('break-glass delete resource group production-api-service reason: outage INC-42, the group holds the leaking key');
+    assert.ok(meant.kind === 'break-glass' && meant.request.kind === 'ready');
+    const used = await f.app.breakGlass({ command: meant.request.command, values: meant.request.values, reason: meant.request.reason, actor: alice, source: sourceIn(opsChannel, 'bg-1') });
+    assert.ok(used.ok, JSON.stringify(used));
+    await settle(f);
+    const approved = await f.request(used.request.id);
+    assert.equal(approved.state, 'approved', 'its claim failed: nobody runs it');
+    // 50 s later, its notice's round records Bob as not reached: the card of a use waiting for its review shows that.
+    f.clock.advance(50_000);
+    const t = recordReach(approved, f.clock.now(), { occasion: 'break-glass', reached: [], unreachable: [{ id: bob.aadObjectId, name: bob.name, why: 'Teams answered 500' }] });
+    assert.ok(t.ok);
+    await f.store.requests.update(t.request, approved.version, t.events);
+    const noted = await f.request(approved.id);
+    assert.equal(shownVersion(noted), noted.version, 'a change its card shows');
+    assert.equal(noted.updatedAt, f.clock.now().toISOString());
+    f.clock.advance(10_000);
+    assert.deepEqual(await f.app.runStranded(), [approved.id], 'used a minute ago: started again, not a minute after the round\'s outcome');
+    await settle(f);
+    assert.equal((await f.request(approved.id)).state, 'succeeded');
     assert.equal(f.azure.started.length, 1, 'sent to Azure once');
     f.log.lines.length = 0;
   });

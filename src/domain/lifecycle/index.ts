@@ -19,7 +19,7 @@
 export type { DecisionContext, Transition } from './transition';
 export type { AskingRules, CommandGone } from './asking-rules';
 export { approve, cancel, cancellable, endIfUnaskable, expire, fillsOpenRequirement, howItEnded, isPastExpiry, lapsedDelegations, reject, scheduleLapsedText, withdrawDelegatedApprovals, withoutLapsedApprovals, type DelegationEnd } from './decision';
-export { approvalLapsed, approvalLapsedText, claimedApprovalValidUntil, expireAfterAuditLoss, expireUnstarted, missedWindow, OPEN_AT_AUDIT_LOSS, missedWindowText, moveToNextOpening, scheduleDue, windowOpen, type MissedWindow } from './schedule';
+export { approvalLapsed, approvalLapsedText, claimedApprovalValidUntil, expireAfterAuditLoss, expireUnstarted, lastApprovedAt, missedWindow, OPEN_AT_AUDIT_LOSS, missedWindowText, moveToNextOpening, scheduleDue, windowOpen, type MissedWindow } from './schedule';
 export { breakGlassDueAt, breakGlassLimitRefusal, breakGlassUsesAfter, breakGlassRefusal, breakGlassRound, breakGlassUse, markReviewOverdue, needsReview, reviewBreakGlass, reviewOpen, reviewOverdue, runsOnBreakGlass } from './break-glass';
 export {
   changesRound,

@@ -137,8 +137,7 @@ export function reachShown(r: ApprovalRequest, o: ReachOutcome): boolean {
  * records. When that changes nothing its card shows (only the round lets go of those with an outcome,
  * or the request was approved meanwhile: a card that went, or failed, late), the write is bookkeeping:
  * its version still moves (the compare-and-swap is as before), its `updatedAt` and the version its card
- * shows do not, so that it does not put off the start of an approved request nobody runs
- * (execution.ts runStranded).
+ * shows do not (the start's card catch-up does not send its card again, unchanged).
  */
 export function recordReach(r: ApprovalRequest, now: Date, o: ReachOutcome): Transition {
   const unreachable = unreachableAfter(r, o);
@@ -260,8 +259,7 @@ export function resumeRound(r: ApprovalRequest, now: Date, deciders: readonly st
   const at = now.toISOString();
   const resumed = resumedCount(round, when.max) + 1;
   const rest = withRound(r, round.occasion, { people, channels: kept }, at);
-  // No card shows the round: bookkeeping, which leaves the request's updatedAt as it was (an approved
-  // break-glass use nobody runs is started again counted from it: execution.ts runStranded).
+  // No card shows the round: bookkeeping, which leaves the request's updatedAt and the version its card shows as they were.
   const updated = bookkeeping(rest, now, rest.round ? { round: { ...rest.round, resumed } } : {});
   const to = [...people, ...kept];
   const why = round.cut ? 'Countersign stopped during the round' : onlyMissedLeft(round) ? "Countersign's database failed during the round" : `no outcome recorded since ${round.at}`;

@@ -61,9 +61,10 @@ export function missedWindow(r: Pick<ApprovalRequest, 'state' | 'runAt' | 'polic
 /**
  * When the request was last approved; a break-glass use approved by nobody: when it was used. Never
  * the row's last change: a later write that decides nothing (the round of notices announcing the use,
- * taken up again after a restart) would make a use days old count as just made, and run.
+ * taken up again after a restart) would make a use days old count as just made, and run; nor would
+ * it put off the start of an approved request nobody runs (app/execution.ts runStranded).
  */
-function lastApprovedAt(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt'> & Partial<Pick<ApprovalRequest, 'breakGlass'>>): string {
+export function lastApprovedAt(r: Pick<ApprovalRequest, 'approvals' | 'updatedAt'> & Partial<Pick<ApprovalRequest, 'breakGlass'>>): string {
   return r.approvals.map((a) => a.at).sort().at(-1) ?? r.breakGlass?.usedAt ?? r.updatedAt;
 }
 

@@ -57,9 +57,10 @@ export function next(r: ApprovalRequest, now: Date, changes: Partial<ApprovalReq
  * round of messages' outcome that changes nothing the card shows, a round taken up again: reach.ts):
  * version + 1 (the compare-and-swap of every write checks it as before), with `cardVersion` still
  * naming the version the card shows, so that the start's card catch-up does not send every recently
- * ended request's card again, unchanged; and `updatedAt` still the time of its last change, so that
- * what is timed from it (how long an approved request has waited unstarted: execution.ts
- * runStranded) is not put off by the bookkeeping.
+ * ended request's card again, unchanged; and `updatedAt` still the time of its last change (what
+ * the start's card catch-up and the owed-message sweep look back by). How long an approved request
+ * has waited unstarted is counted from its approval, whatever is written after (schedule.ts
+ * lastApprovedAt, execution.ts runStranded).
  */
 export function bookkeeping(r: ApprovalRequest, now: Date, changes: Partial<ApprovalRequest>): ApprovalRequest {
   return { ...next(r, now, changes), updatedAt: r.updatedAt, cardVersion: shownVersion(r) };
