@@ -31,28 +31,74 @@ export function playgroundBrowserSetting(env: NodeJS.ProcessEnv): string {
   return env.TEAMSAPPTESTER_BROWSER || 'none';
 }
 
-export function writeLocalTrial(dataDir: string, playgroundPort: number): void {
-  writeFileSync(localTrialFile(dataDir), `${JSON.stringify({ playgroundPort, pid: process.pid })}\n`);
+/** Written once the Playground runs: its pid too, so a start after a `kill -9` of this one can name it. */
+export function writeLocalTrial(dataDir: string, playgroundPort: number, playgroundPid?: number): void {
+  writeFileSync(localTrialFile(dataDir), `${JSON.stringify({ playgroundPort, pid: process.pid, playgroundPid })}\n`);
 }
 
 export function removeLocalTrial(dataDir: string): void {
   rmSync(localTrialFile(dataDir), { force: true });
 }
 
+interface Recorded {
+  playgroundPort: number;
+  pid: number;
+  playgroundPid?: number;
+}
+
+/** The file's content; null when there is none, 'unreadable' when it is not what writeLocalTrial writes. */
+function readLocalTrial(dataDir: string): Recorded | null | 'unreadable' {
+  let text: string;
+  try {
+    text = readFileSync(localTrialFile(dataDir), 'utf8');
+  } catch {
+    return null;
+  }
+  let recorded: { playgroundPort?: unknown; pid?: unknown; playgroundPid?: unknown };
+  try {
+    recorded = JSON.parse(text) as typeof recorded;
+  } catch {
+    return 'unreadable';
+  }
+  if (typeof recorded?.playgroundPort !== 'number' || typeof recorded.pid !== 'number') return 'unreadable';
+  return { playgroundPort: recorded.playgroundPort, pid: recorded.pid, playgroundPid: typeof recorded.playgroundPid === 'number' ? recorded.playgroundPid : undefined };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process lives but is someone else's; ESRCH: it is gone.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** The port a running `npm run local` recorded; undefined when none runs (no file, or its process is gone). */
 export function runningLocalTrial(dataDir: string): { playgroundPort: number } | undefined {
-  let recorded: { playgroundPort?: unknown; pid?: unknown };
-  try {
-    recorded = JSON.parse(readFileSync(localTrialFile(dataDir), 'utf8')) as typeof recorded;
-  } catch {
-    return undefined;
-  }
-  if (typeof recorded.playgroundPort !== 'number' || typeof recorded.pid !== 'number') return undefined;
-  try {
-    process.kill(recorded.pid, 0);
-  } catch (err) {
-    // EPERM: the process lives but is someone else's; ESRCH: it is gone and the file is stale.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
-  }
+  const recorded = readLocalTrial(dataDir);
+  if (recorded === null || recorded === 'unreadable' || !alive(recorded.pid)) return undefined;
   return { playgroundPort: recorded.playgroundPort };
+}
+
+/**
+ * At the start of `npm run local`: a local-trial.json left by one that ended without its stop (`kill -9`,
+ * a crash, a machine switched off) is removed, and what was found is said (undefined when there was
+ * nothing to remove: no file, or its owner still runs, which the data directory's lock then refuses).
+ */
+export function clearStaleLocalTrial(dataDir: string): string | undefined {
+  const recorded = readLocalTrial(dataDir);
+  if (recorded === null) return undefined;
+  const file = localTrialFile(dataDir);
+  if (recorded === 'unreadable') {
+    removeLocalTrial(dataDir);
+    return `${file} was not one npm run local writes (cut short when it was written?): removed it.`;
+  }
+  if (alive(recorded.pid)) return undefined;
+  removeLocalTrial(dataDir);
+  const playground =
+    recorded.playgroundPid !== undefined && alive(recorded.playgroundPid)
+      ? ` A process has the pid its Agents Playground had (${recorded.playgroundPid}): if port ${recorded.playgroundPort} is said to be in use, that Playground still runs: stop it (kill ${recorded.playgroundPid}).`
+      : '';
+  return `The npm run local that wrote ${file} (pid ${recorded.pid}) ended without stopping (killed?): removed the file it left.${playground}`;
 }

@@ -7,14 +7,16 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startCountersign } from '../src/composition-root';
 import { DEFAULT_CONFIG_PATH, readSettings } from '../src/settings';
 import { localBanner } from './local-banner';
-import { playgroundBrowserSetting, playgroundPortSetting, removeLocalTrial, writeLocalTrial } from './local-trial-file';
+import { clearStaleLocalTrial, playgroundBrowserSetting, playgroundPortSetting, removeLocalTrial, writeLocalTrial } from './local-trial-file';
 import { nodeProblem } from '../src/node-version';
 import { listeningPort, portsProblem } from './local-preflight';
 
 const PLAYGROUND_CONFIG = path.resolve(__dirname, '..', 'playground', '.m365agentsplayground.yml');
+const PARENT_WATCH = pathToFileURL(path.join(__dirname, 'parent-watch.mjs')).href;
 
 async function main(): Promise<void> {
   const wrongNode = nodeProblem();
@@ -22,6 +24,9 @@ async function main(): Promise<void> {
   // Read here, so a wrong value is said as every refused start is.
   const PLAYGROUND_PORT = playgroundPortSetting(process.env);
   const settings = readSettings({ ...process.env, COUNTERSIGN_HOST: process.env.COUNTERSIGN_HOST || '127.0.0.1' });
+  // One killed without its stop (kill -9) left its file: say so and remove it, before anything else is said of this start.
+  const stale = clearStaleLocalTrial(settings.dataDir);
+  if (stale) process.stderr.write(`${stale}\n`);
   const ports = await portsProblem(settings.port, settings.host, PLAYGROUND_PORT);
   if (ports) throw new Error(ports);
   // The store can no longer write (a database file deleted, say): stop both, exit 1, as `npm start` does.
@@ -34,13 +39,15 @@ async function main(): Promise<void> {
       void whenStarted.stop?.();
     },
   });
-  const bin = path.resolve(__dirname, '..', 'node_modules', '.bin', 'agentsplayground');
+  const cli = require.resolve('@microsoft/m365agentsplayground/cli.js');
   const playgroundConfig = path.resolve(process.env.M365_AGENTS_PLAYGROUND_CONFIG_PATH || PLAYGROUND_CONFIG);
+  // The Playground ends with this process however it ends, also by kill -9 (no stop of ours then runs):
+  // it watches descriptor 3, a pipe this process holds and the kernel closes (scripts/parent-watch.mjs).
   const playground = spawn(
-    bin,
-    ['-e', `${running.url}/api/messages`, '-c', 'msteams', '-p', String(PLAYGROUND_PORT), '--disable-telemetry'],
+    process.execPath,
+    ['--import', PARENT_WATCH, cli, '-e', `${running.url}/api/messages`, '-c', 'msteams', '-p', String(PLAYGROUND_PORT), '--disable-telemetry'],
     {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit', 'pipe'],
       env: {
         ...process.env,
         TEAMSAPPTESTER_BROWSER: playgroundBrowserSetting(process.env),
@@ -51,7 +58,7 @@ async function main(): Promise<void> {
   // Its output is passed on; the port it says it listens on must be the one asked for (it moves to a
   // random one when that is taken between the check above and its start).
   let said = '';
-  playground.stdout.on('data', (chunk: Buffer) => {
+  playground.stdout!.on('data', (chunk: Buffer) => {
     process.stdout.write(chunk);
     if (said.length < 4096) said += chunk.toString();
     const port = listeningPort(said);
@@ -62,7 +69,7 @@ async function main(): Promise<void> {
     }
   });
   // For `npm run local:as` in another terminal, which may not have PLAYGROUND_PORT set.
-  writeLocalTrial(settings.dataDir, PLAYGROUND_PORT);
+  writeLocalTrial(settings.dataDir, PLAYGROUND_PORT, playground.pid);
   process.stdout.write(
     localBanner({
       configPath: settings.configPath,
