@@ -23,6 +23,12 @@ if (!fs.existsSync(entry)) {
   process.stderr.write(`countersign: ${entry} is missing: run \`npm run build\` first.\n`);
   process.exit(1);
 }
+// `countersign start`: listen for the stop signals before the command line's modules load, as the bot's
+// entry point does from its first import (src/early-stop-signals.ts), so a stop in that time is a stop
+// while starting (exit code 0), not a kill.
+if (process.argv[2] === 'start') {
+  require(source ? path.join(__dirname, '..', 'src', 'early-stop-signals.ts') : path.join(__dirname, '..', 'dist', 'early-stop-signals.js'));
+}
 require(entry).run({
   // Loaded only by `countersign start`: the audit and config commands need no HTTP stack. The bot's
   // own entry point, so that it stops, and exits 1, exactly as `npm start` does.

@@ -2,14 +2,16 @@
  * The entry point: `node dist/main.js` (or the sources through tsx), and `countersign start`, which
  * runs the same `main`. It starts the composition root (composition-root.ts), stops it cleanly on
  * SIGTERM / SIGINT / SIGHUP, also while it starts (the start is cut short, then stopped as any stop
- * is), and stops it with exit code 1 when the store can no longer write (onFatal), for the service
- * manager to restart it.
+ * is; from its first import on, early-stop-signals.ts), and stops it with exit code 1 when the store
+ * can no longer write (onFatal), for the service manager to restart it.
  *
  * Before anything else it checks the Node it runs on (node-version.ts). Before it loads the rest of
  * Countersign it turns on Node's compile cache and, on the SQLite store,
  * starts the store's writer thread: the thread boots on another core while this one loads botbuilder
  * and the rest (a start would otherwise wait for it at the end).
  */
+// First: from here on a stop signal no longer kills the process before main() listens for it.
+import { claimStopSignals } from './early-stop-signals';
 import './compile-cache';
 import { nodeProblem } from './node-version';
 import { readSettings, type Settings } from './settings';
@@ -68,6 +70,8 @@ export async function main(): Promise<void> {
   // The usual "reload" signal (and a closed terminal): the config is read at start only, so this is a
   // stop like the others, with its drain and shutdown checkpoint, not an exit on the spot.
   process.on('SIGHUP', () => onSignal('SIGHUP'));
+  // A signal that came while the modules loaded reaches onSignal when the start first waits.
+  claimStopSignals();
   try {
     const settings = readSettings();
     const sqliteWriterThread = startedEarly(settings);
