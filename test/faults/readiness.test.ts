@@ -145,7 +145,7 @@ describe('readiness tells the truth about writes', function () {
         fs.rmSync(image, { force: true });
       });
 
-      it('stays not ready while its writes fail, saying a test write failed too', async function () {
+      it('is not ready as soon as it is read-only, before a write fails, saying read-only and what to do; stays so while its writes fail', async function () {
         const device = path.basename(execFileSync('findmnt', ['-n', '-o', 'SOURCE', mount], { encoding: 'utf8' }).trim());
         const trigger = `/sys/fs/ext4/${device}/trigger_fs_error`;
         if (!fs.existsSync(trigger)) this.skip();
@@ -155,9 +155,19 @@ describe('readiness tells the truth about writes', function () {
           assert.equal(await store.ping(), true);
           // What ext4 does after a disk error with errors=remount-ro: every write to it fails with EROFS.
           fs.writeFileSync(trigger, 'countersign readiness test');
+          // The lock can still be taken and statfs shows room: before, ready until a write failed.
+          assert.equal(await store.ping(), false, 'not ready: no write can succeed');
+          // EROFS from access(2) on older kernels (the superblock read-only), the mount's emergency_ro on recent ones.
+          const how = new RegExp(`^the file system holding ${mount} is read-only \\((EROFS|ro at ${mount}|emergency_ro at ${mount}, after an error)\\), so`);
+          assert.match(store.writeReadiness().problem ?? '', how);
+          const readOnly =
+            `${/^(.*?), so/.exec(store.writeReadiness().problem ?? '')?.[1]}, so no write to the database can succeed: it was mounted read-only, ` +
+            'or the kernel made it so after a disk error (its log, dmesg, says which). Make it writable again (mount -o remount,rw; ' +
+            'after a disk error, stop Countersign, check the file system with fsck and mount it again): Countersign is ready once a write commits';
+          assert.equal(store.writeReadiness().problem, readOnly);
           await assert.rejects(store.audit.append([big(200_000)]), (err: Error) => store.storageFault(err) === 'disk');
           assert.equal(await store.ping(), false, 'not ready: the next write fails as this one did');
-          assert.match(store.writeReadiness().problem ?? '', /^writes still fail: a test write failed \(SqliteError: .*\) as the last write did \(.*\): the disk is failing, full or read-only$/);
+          assert.equal(store.writeReadiness().problem, readOnly);
           assert.equal(await store.ping(), false, 'and at the next probe');
         } finally {
           await store.close();

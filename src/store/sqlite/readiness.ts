@@ -3,9 +3,9 @@
  * while the disk is full or another process holds the write lock. This looks at how the last write
  * ended and at a cheap probe that writes nothing: the write lock can be taken (BEGIN IMMEDIATE,
  * ROLLBACK), the database may still grow (max_page_count, free pages), the file system has room and
- * the process may still grow its files (its file size limit). After a write failed for its storage,
- * none of that shows whether writes work again (a file system the kernel made read-only after a disk
- * error, a failing disk), so until a write commits the probe makes a test write (writeAgain).
+ * is not read-only (read-only-file-system.ts), and the process may still grow its files (its file size
+ * limit). After a write failed for its storage, none of that shows whether writes work again (a
+ * failing disk), so until a write commits the probe makes a test write (writeAgain).
  * The answer is kept for a moment, so probes polled often cost nothing; a failed write drops it.
  */
 import fs from 'node:fs';
@@ -13,6 +13,7 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { GroupCommitWriter } from './group-commit';
 import { fileSizeLimitReached } from './file-size-limit';
+import { readOnlyFileSystem } from './read-only-file-system';
 import { StoreBusyError, isBusy, isDamaged, isStorageFault } from './write-lock';
 
 export interface ReadinessOptions {
@@ -74,6 +75,9 @@ export class WriteReadiness {
     if (!this.db.open) return { ok: false, problem: 'the store is closed' };
     const gone = this.writer.checkFile();
     if (gone) return { ok: false, problem: gone };
+    // Before a write fails too: the lock can be taken and statfs shows room on a read-only file system.
+    const readOnly = readOnlyFileSystem(this.file);
+    if (readOnly) return { ok: false, problem: readOnly };
     const last = this.writer.lastOutcome;
     if (last && !last.ok && !(last.error instanceof StoreBusyError) && now - last.at < this.failureHoldMs) {
       return { ok: false, problem: `the last write failed: ${String(last.error)}` };
