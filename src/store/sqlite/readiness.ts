@@ -124,7 +124,8 @@ export class WriteReadiness {
    * turn. The test write sets the database's user_version (which Countersign does not use) to the
    * value it has: a page of the write-ahead log, committed as any write is, nothing changed. At most
    * one a second (the answer is kept), and only until one commits. It proves a small write only: a
-   * quota with room for a page and not for a request is seen again at the next write that fails.
+   * quota with room for a page and not for a request is seen again at the next write that fails, and
+   * the page often lands in blocks the failed commit already had (docs/faults.md, A disk quota).
    */
   private writeAgain(): Readiness | undefined {
     const last = this.writer.lastOutcome;
