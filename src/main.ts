@@ -70,8 +70,14 @@ export async function main(): Promise<void> {
   // The usual "reload" signal (and a closed terminal): the config is read at start only, so this is a
   // stop like the others, with its drain and shutdown checkpoint, not an exit on the spot.
   process.on('SIGHUP', () => onSignal('SIGHUP'));
-  // A signal that came while the modules loaded reaches onSignal when the start first waits.
   claimStopSignals();
+  // A signal that came while the modules loaded (early-stop-signals.ts) is taken now, before anything
+  // is read, made or started: one turn of the event loop, where it waits.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (stopAsked) {
+    process.stderr.write(`Countersign stopped while starting (${stopAsked})\n`);
+    process.exit(0);
+  }
   try {
     const settings = readSettings();
     const sqliteWriterThread = startedEarly(settings);
