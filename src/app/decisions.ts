@@ -7,6 +7,7 @@
 import { neutralise, requestRef } from '../domain/audit';
 import { authorityFor, deciderText, samePerson, type Delegation } from '../domain/delegation';
 import { zonedText, zoneOrUtc } from '../domain/delegation-time';
+import { withDistinctNames } from '../domain/display-names';
 import { approve, cancel, cancelRefused, expire, isPastExpiry, notExecutedText, oweOutcomeMessage, owedByChange, reject, requestCancellation, reviewBreakGlass, scheduleLapsedText, stillUnreached, withoutLapsedApprovals, type AskingRules, type CommandGone, type DecisionContext, type DelegationEnd, type Transition } from '../domain/lifecycle';
 import { decidingRoles, type AccessPolicy } from '../domain/policy';
 import { outstandingText } from '../domain/quorum';
@@ -313,8 +314,9 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
  */
 function endingText(r: ApprovalRequest, refused: boolean, at: (iso: string) => string): string | undefined {
   if (refused && r.state === 'failed') return notExecutedText(r);
-  if (r.state === 'rejected') return rejectedText(r);
-  if (r.state === 'cancelled' && r.cancellation && !samePerson(r.cancellation.by, r.requester)) return cancelledText(r, at);
+  // Namesakes on the request are told apart as on its card (display-names.ts).
+  if (r.state === 'rejected') return rejectedText(withDistinctNames(r));
+  if (r.state === 'cancelled' && r.cancellation && !samePerson(r.cancellation.by, r.requester)) return cancelledText(withDistinctNames(r), at);
   return undefined;
 }
 
@@ -328,7 +330,7 @@ function rejectedText(r: ApprovalRequest): string {
 
 /** "Break-glass request CS-… (delete resource group) was flagged by Bob Approver: no incident open. …" */
 function flaggedText(r: ApprovalRequest): string {
-  const review = r.breakGlass?.review;
+  const review = withDistinctNames(r).breakGlass?.review;
   const comment = review?.comment ? `: ${review.comment}${/[.!?]$/.test(review.comment) ? '' : '.'}` : ' (no comment given).';
   return `Break-glass request ${r.id} (${r.command}) was flagged by ${review?.by.name ?? 'an approver'}${comment} Its use is recorded as questioned in the audit trail.`;
 }

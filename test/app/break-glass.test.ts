@@ -140,6 +140,18 @@ describe('app: break-glass', () => {
     );
   });
 
+  it('tells the person who used it that a namesake flagged it, by the start of each object id, not as if they flagged it themselves', async () => {
+    const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');
+    assert.ok(made.ok);
+    await settle(f);
+    const namesake = { ...bob, name: alice.name };
+    assert.ok((await click(f, namesake, await f.request(made.request.id), 'flag', { comment: 'no outage then' })).ok);
+    assert.equal(
+      f.notifier.told(made.request.id).at(-1),
+      `Break-glass request ${made.request.id} (delete resource group) was flagged by Alice Requester (22222222): no outage then. Its use is recorded as questioned in the audit trail.`,
+    );
+  });
+
   it('escalates an overdue review once across instances, audited, to the escalation role', async () => {
     messenger.zones.set(people.frank.aadObjectId, 'America/Los_Angeles');
     const made = await breakGlass(f, alice, 'break-glass delete resource group staging-old reason: outage INC-42');

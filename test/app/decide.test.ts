@@ -164,6 +164,20 @@ describe('app: deciding a request', () => {
     assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} was rejected by Bob Approver: not during the freeze. Nothing was run.`]);
   });
 
+  it('tells the requester that a namesake rejected it, by the start of each object id, not as if they rejected it themselves', async () => {
+    const r = await asked(f, alice, DELETE);
+    assert.equal((await click(f, { ...bob, name: 'alice requester' }, r, 'reject', { comment: 'not now' })).ok, true);
+    assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} was rejected by alice requester (22222222): not now. Nothing was run.`]);
+  });
+
+  it('tells the requester that a namesake cancelled it before it ran, by the start of each object id', async () => {
+    const r = await asked(f, alice, `${DELETE} at 2026-03-02T12:00Z`);
+    await click(f, bob, r, 'approve');
+    await settle(f);
+    assert.ok((await click(f, { ...dave, name: 'Alice Requester' }, await f.request(r.id), 'cancel')).ok);
+    assert.deepEqual(f.notifier.told(r.id), [`Request ${r.id} was cancelled by Alice Requester (55555555) before it ran (it was to run at 2026-03-02 12:00 UTC). Nothing was run.`]);
+  });
+
   it('tells the requester of a rejection without a comment', async () => {
     const r = await asked(f, alice, DELETE);
     assert.equal((await click(f, bob, r, 'reject')).ok, true);
