@@ -13,6 +13,7 @@ import { listedAs } from '../domain/conversation-ids';
 import { describeUntil, zoneOrUtc } from '../domain/delegation-time';
 import { breakGlassLimitRefusal, breakGlassRefusal, breakGlassUsesAfter, markReviewOverdue, peopleToDecide, reviewOverdue } from '../domain/lifecycle';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
+import { withDistinctNames } from '../domain/display-names';
 import { ENDED_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import type { AuditEventDraft } from '../domain/audit';
 import { BreakGlassLimitError, DuplicateRequestError } from './ports';
@@ -111,7 +112,9 @@ export function breakGlassAudience(deps: AppDeps, r: ApprovalRequest, occasion: 
 }
 
 /** The line above the card announcing a break-glass use, or its overdue review, naming the due time in `zone` (UTC in a channel). */
-export function breakGlassText(r: ApprovalRequest, occasion: BreakGlassOccasion, zone = 'UTC'): string {
+export function breakGlassText(request: ApprovalRequest, occasion: BreakGlassOccasion, zone = 'UTC'): string {
+  // Namesakes on the request are told apart as on its card (display-names.ts).
+  const r = withDistinctNames(request);
   return occasion === 'break-glass'
     ? `BREAK-GLASS: ${r.requester.name} ran request ${r.id} (${r.command}) without approval. Reason: ${sentence(r.breakGlass?.reason ?? '')} An approver must ratify or flag it on the card by ${dueText(r, zone)}.`
     : `BREAK-GLASS REVIEW OVERDUE: nobody ratified or flagged request ${r.id} (${r.command}, run by ${r.requester.name} without approval) by ${dueText(r, zone)}. Review it on the card below.`;

@@ -17,6 +17,7 @@ import type { ReachOccasion, ReachOutcome, Transition } from '../domain/lifecycl
 import { breakGlassRound, changesRound, peopleToDecide, reachEvents, reachShown, recordReach, unreachableAfter, withRound } from '../domain/lifecycle';
 import { decidingRoles, type Roles } from '../domain/policy';
 import { delegatesToTell, onBehalfText, type Delegation, type DelegateToTell } from '../domain/delegation';
+import { withDistinctNames } from '../domain/display-names';
 import { isDecidable, shownVersion, type ApprovalRequest, type NotifyPolicy, type RoundOccasion, type Unreachable } from '../domain/request';
 import { CARD_COPIES_PER_CONVERSATION, recordCardPosted } from './card-binding';
 import { commandNamesOf, transact, type AppDeps } from './context';
@@ -293,7 +294,9 @@ async function delegatesSent(deps: AppDeps, request: ApprovalRequest, occasion: 
  * What a round whose message has no text of its own (a new request's, a re-approval's, an escalation's)
  * says when it goes without its card, to a conversation holding as many copies as it may.
  */
-function textAlone(r: ApprovalRequest, occasion: ReachOccasion, commandNames: readonly string[]): string {
+export function textAlone(request: ApprovalRequest, occasion: ReachOccasion, commandNames: readonly string[]): string {
+  // Namesakes on the request are told apart as on its card (display-names.ts).
+  const r = withDistinctNames(request);
   const news =
     occasion === 'escalated'
       ? `was escalated: ${r.escalation?.role ?? 'the escalation role'} may decide it now too`

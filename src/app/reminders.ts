@@ -11,6 +11,7 @@ import { describeUntil } from '../domain/delegation-time';
 import { formatDuration } from '../domain/duration-text';
 import { dueReminder, fillsOpenRequirement, peopleToDecide, remind } from '../domain/lifecycle';
 import { decidingRoles, type Roles } from '../domain/policy';
+import { withDistinctNames } from '../domain/display-names';
 import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { commandNamesOf, transact, type AppDeps } from './context';
 import { announcingAfter, decidersAudience, delegatesOf, delegationsToTell, noDelegations, notifyPolicy, reach, type Delegations } from './notifications';
@@ -114,5 +115,5 @@ export function reminderText(r: ApprovalRequest, now: Date, zone = 'UTC', comman
   const seconds = (Date.parse(r.expiresAt) - now.getTime()) / 1000;
   const left = formatDuration(seconds >= 120 ? Math.round(seconds / 60) * 60 : seconds);
   const what = commandWords(r.command, r.parameters, commandNames);
-  return `Reminder ${r.reminders?.sent ?? 1}: request ${r.id} (${what}) from ${r.requester.name} is still waiting for a decision. It expires in ${left}, at ${describeUntil(new Date(r.expiresAt), zone)}. Approve or reject it on the card below.`;
+  return `Reminder ${r.reminders?.sent ?? 1}: request ${r.id} (${what}) from ${withDistinctNames(r).requester.name} is still waiting for a decision. It expires in ${left}, at ${describeUntil(new Date(r.expiresAt), zone)}. Approve or reject it on the card below.`;
 }

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { breakGlassText } from '../../src/app/break-glass';
+import { textAlone } from '../../src/app/notifications';
+import { reminderText } from '../../src/app/reminders';
+import type { ApprovalRequest } from '../../src/domain/request';
+import { alice, bob, dave } from '../support/people';
+import { approvalBy, buildRequest, minutesIn } from '../support/requests';
+
+/**
+ * The texts sent to approvers name the requester as the request's card does (display-names.ts): when
+ * someone else on the request (an approver, someone who asked to cancel) has the requester's display
+ * name, the requester is named with the start of their object id, so "from Alice Requester" cannot
+ * read as the namesake who already approved it.
+ */
+describe('the texts sent to approvers, with two people of one display name on a request', () => {
+  const namesake = { ...bob, name: 'Alice  Requester' };
+  const requester = `Alice Requester \\(${alice.aadObjectId.slice(0, 8)}\\)`;
+  // Waiting for a second approval; the first was given by the requester's namesake.
+  const waiting = (): ApprovalRequest => {
+    const r = buildRequest({ policy: { ...buildRequest().policy, approvals: 2 } });
+    return { ...r, approvals: [approvalBy(namesake, r)] };
+  };
+
+  it('names the requester by the start of their object id in a reminder', () => {
+    assert.match(reminderText(waiting(), minutesIn(30)), new RegExp(`^Reminder 1: request req-0001 \\(.*\\) from ${requester} is still waiting`));
+    assert.match(reminderText(buildRequest(), minutesIn(30)), /\) from Alice Requester is still waiting/, 'no namesake: named as before');
+  });
+
+  it('names the requester by the start of their object id in a round sent without its card (a new request, an escalation, a re-approval)', () => {
+    for (const occasion of ['created', 'escalated', 'reapproval'] as const) {
+      assert.match(textAlone(waiting(), occasion, []), new RegExp(`^Request req-0001 \\(.*\\) from ${requester} `), occasion);
+    }
+    assert.match(textAlone(buildRequest(), 'created', []), /\) from Alice Requester is waiting for a decision\./, 'no namesake: named as before');
+  });
+
+  it('names the person who used break-glass by the start of their object id when a namesake asked to cancel its run', () => {
+    const used = buildRequest({ breakGlass: { reason: 'outage INC-42', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() } });
+    const r: ApprovalRequest = {
+      ...used,
+      state: 'succeeded',
+      execution: { startedAt: minutesIn(2).toISOString(), finishedAt: minutesIn(3).toISOString(), ref: { resourceIds: [] }, cancellation: { by: { ...dave, name: 'Alice Requester' }, at: minutesIn(2).toISOString() } },
+    };
+    assert.match(breakGlassText(r, 'break-glass'), new RegExp(`^BREAK-GLASS: ${requester} ran request`));
+    assert.match(breakGlassText(r, 'review-overdue'), new RegExp(`run by ${requester} without approval`));
+    assert.match(breakGlassText(used, 'break-glass'), /^BREAK-GLASS: Alice Requester ran request/, 'no namesake: named as before');
+  });
+});
