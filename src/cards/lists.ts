@@ -1,6 +1,7 @@
 /**
  * The list cards: help, pending requests, query results, and the plain list they are all drawn as.
  */
+import { withDistinctNames } from '../domain/display-names';
 import { isDecidable, type ApprovalRequest } from '../domain/request';
 import { stateWords } from './request-card';
 import { commandWords, namesTopic } from '../domain/command-words';
@@ -154,7 +155,7 @@ export function pendingCard(view: PendingView, sandbox: boolean): Card {
 function pendingCardView(view: PendingView, sandbox: boolean, shown: number): object {
   // The requester's words are escaped; the expiry is Teams' DATE/TIME functions, which escaping would break.
   const line = (r: ApprovalRequest) => ({
-    markdown: `${md(`${r.id}: ${commandWords(r.command, r.parameters, view.commandNames)} by ${r.requester.name}, ${stateWords(r.state)}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}`)}${lineTime(r)}`,
+    markdown: `${md(`${r.id}: ${commandWords(r.command, r.parameters, view.commandNames)} by ${withDistinctNames(r).requester.name}, ${stateWords(r.state)}, ${r.approvals.length} of ${plural(r.policy.approvals, 'approval')}`)}${lineTime(r)}`,
   });
   const section = (heading: string, all: readonly ApprovalRequest[], count: number, lineOf = line) => {
     const listed = all.slice(0, shown);
@@ -173,7 +174,7 @@ function pendingCardView(view: PendingView, sandbox: boolean, shown: number): ob
     : undefined;
   // Break-glass uses waiting for a review: listed when there are any (most people never have one).
   const review = (r: ApprovalRequest) => ({
-    markdown: `${md(`${r.id}: ${commandWords(r.command, r.parameters, view.commandNames)} by ${r.requester.name}, run without approval (break-glass), ${stateWords(r.state)}`)}${reviewTime(r)}; ratify or flag it on its card`,
+    markdown: `${md(`${r.id}: ${commandWords(r.command, r.parameters, view.commandNames)} by ${withDistinctNames(r).requester.name}, run without approval (break-glass), ${stateWords(r.state)}`)}${reviewTime(r)}; ratify or flag it on its card`,
   });
   const reviews = view.toReviewCount ? [section('Break-glass uses waiting for your review', view.toReview ?? [], view.toReviewCount, review)] : [];
   return listCardView('Pending requests', [unknown, elsewhere].filter((x) => x !== undefined).join(' ') || undefined, [

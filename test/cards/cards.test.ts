@@ -11,7 +11,7 @@ import { md } from '../../src/cards/markdown';
 import { requestCard } from '../../src/cards/request-card';
 import { loadConfig } from '../../src/config/load';
 import { cardActions, cardText } from '../support/connector';
-import { alice, bob, buildRequest, requestIn } from '../support/requests';
+import { alice, approvalBy, bob, buildRequest, requestIn } from '../support/requests';
 import { EXAMPLE_CONFIG } from '../support/people';
 import { inertLine } from '../../src/domain/text-safety';
 import { INPUT_LIMITS } from '../../src/domain/input-limits';
@@ -228,6 +228,17 @@ describe('cards', () => {
     assert.match(text, new RegExp(`and ${10_000 - PENDING_SHOWN} more requests \\(the oldest are shown`));
     assert.match(text, /Your open requests\n/, 'a section shown whole has no count');
     assert.doesNotMatch(text, /and 0 more/);
+  });
+
+  it('lists a request whose requester shares a display name with someone on it by the start of their object id, as its card does', () => {
+    const base = buildRequest({ id: 'CS-NAMESAKE', requester: alice, policy: { ...buildRequest().policy, approvals: 2 } });
+    const r = { ...base, approvals: [approvalBy({ ...bob, name: 'Alice Requester' }, base)] };
+    const used = buildRequest({ id: 'CS-BROKEGLASS', requester: alice, breakGlass: { reason: 'outage', usedAt: '2026-03-02T09:01:00.000Z', reviewDueAt: '2026-03-02T10:00:00.000Z' }, cancellation: { by: { ...bob, name: 'alice requester' }, at: '2026-03-02T09:02:00.000Z' } });
+    const text = cardText(pendingCard({ toDecide: [r], toDecideCount: 1, mine: [], mineCount: 0, elsewhereCount: 0, toReview: [used], toReviewCount: 1 }, false));
+    assert.match(text, new RegExp(`CS-NAMESAKE: .* by Alice Requester \\(${alice.aadObjectId.slice(0, 8)}\\), pending approval, 1 of 2 approvals`), text);
+    assert.match(text, new RegExp(`CS-BROKEGLASS: .* by Alice Requester \\(${alice.aadObjectId.slice(0, 8)}\\), run without approval`), text);
+    const plain = cardText(pendingCard({ toDecide: [buildRequest({ requester: alice })], toDecideCount: 1, mine: [], mineCount: 0, elsewhereCount: 0 }, false));
+    assert.match(plain, / by Alice Requester, pending approval/, 'no namesake: named as before');
   });
 
   it('lists a request waiting for approval again as "needs re-approval", with its new expiry, as its card says', () => {
