@@ -40,21 +40,31 @@ function isActor(a: Actor | undefined): a is Actor {
 }
 
 /**
- * The request as its card names people: itself when no display name on it stands for two people
- * (the usual case: the same object, so nothing else changes); else a copy where each such person's
- * name carries the start of their object id ("Alice Smith (11111111)").
+ * How the request names people: each as they are (the usual case), or, when their display name stands
+ * for more than one person among those on it and `others` (people a text names beside the request's
+ * own: the delegators a delegate decides for, the one who revoked a delegation), with the start of
+ * their object id after it ("Alice Smith (11111111)").
  */
-export function withDistinctNames(r: ApprovalRequest): ApprovalRequest {
+export function distinctNamer(r: ApprovalRequest, others: readonly Actor[] = []): (a: Actor) => Actor {
   const idsByName = new Map<string, Set<string>>();
-  for (const a of actorsOf(r)) {
+  for (const a of [...actorsOf(r), ...others.filter(isActor)]) {
     const key = nameKey(a.name);
     const ids = idsByName.get(key) ?? new Set<string>();
     ids.add(a.aadObjectId.toLowerCase());
     idsByName.set(key, ids);
   }
   const shared = new Set([...idsByName].filter(([, ids]) => ids.size > 1).map(([key]) => key));
-  if (shared.size === 0) return r;
-  const named = (a: Actor): Actor => (isActor(a) && shared.has(nameKey(a.name)) ? { ...a, name: `${a.name} (${a.aadObjectId.slice(0, ID_SHOWN) || 'no object id'})` } : a);
+  return (a) => (isActor(a) && shared.has(nameKey(a.name)) ? { ...a, name: `${a.name} (${a.aadObjectId.slice(0, ID_SHOWN) || 'no object id'})` } : a);
+}
+
+/**
+ * The request as its card names people: itself when no display name on it stands for two people
+ * (the usual case: the same object, so nothing else changes); else a copy where each such person's
+ * name carries the start of their object id ("Alice Smith (11111111)").
+ */
+export function withDistinctNames(r: ApprovalRequest): ApprovalRequest {
+  const named = distinctNamer(r);
+  if (actorsOf(r).every((a) => named(a) === a)) return r;
   const decision = (d: Decision | undefined): Decision | undefined => (d ? { ...d, by: named(d.by), ...(d.onBehalfOf ? { onBehalfOf: named(d.onBehalfOf) } : {}) } : d);
   return {
     ...r,
