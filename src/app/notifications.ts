@@ -208,7 +208,7 @@ export async function reach(deps: AppDeps, request: ApprovalRequest, occasion: R
     const delegate = onBehalf.get(person.aadObjectId.toLowerCase());
     // Nothing to write in a zone: no lookup.
     if (typeof text !== 'function' && !delegate) return text;
-    return zoneOf(person).then((zone) => (delegate ? [inZone(zone), onBehalfText(delegate, zone)].filter(Boolean).join(' ') : inZone(zone)));
+    return zoneOf(person).then((zone) => (delegate ? [inZone(zone), onBehalfText(request, delegate, zone)].filter(Boolean).join(' ') : inZone(zone)));
   };
   // Every round (an escalation's and a re-approval's too, which have no text of their own) keeps to the cap.
   const bound = await deps.store.cards.getCardMessages(request.id).catch(() => []);

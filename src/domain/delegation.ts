@@ -14,6 +14,7 @@
  */
 import { neutralise, type AuditEventDraft } from './audit';
 import { describeUntil } from './delegation-time';
+import { distinctNamer } from './display-names';
 import { formatDuration } from './duration-text';
 import { RefusalReason, refusal, type Refusal } from './refusal';
 import type { Actor, Approval, ApprovalRequest, Source } from './request';
@@ -233,8 +234,13 @@ export function delegatesToTell(
   return out;
 }
 
-/** What a delegate sent a request's card reads above it: whom they may decide it for, and until when (in the delegate's `zone`). */
-export function onBehalfText(t: DelegateToTell, zone = 'UTC'): string {
-  const names = t.onBehalfOf.map((d) => `${d.delegator.name} (delegated to you until ${describeUntil(new Date(d.until), zone)})`).join(' or ');
+/**
+ * What a delegate sent a request's card reads above it: whom they may decide it for, and until when
+ * (in the delegate's `zone`). A delegator who shares a display name with someone on the request (its
+ * requester, an approver) is named with the start of their object id, as the card names them.
+ */
+export function onBehalfText(r: ApprovalRequest, t: DelegateToTell, zone = 'UTC'): string {
+  const named = distinctNamer(r, t.onBehalfOf.map((d) => d.delegator));
+  const names = t.onBehalfOf.map((d) => `${named(d.delegator).name} (delegated to you until ${describeUntil(new Date(d.until), zone)})`).join(' or ');
   return `You are sent this request because you may decide it on behalf of ${names}: your approval or rejection on this card is recorded as yours on their behalf.`;
 }

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { breakGlassText } from '../../src/app/break-glass';
 import { textAlone } from '../../src/app/notifications';
 import { reminderText } from '../../src/app/reminders';
+import { onBehalfText } from '../../src/domain/delegation';
 import type { ApprovalRequest } from '../../src/domain/request';
-import { alice, bob, dave } from '../support/people';
+import { alice, bob, carol, dave } from '../support/people';
 import { approvalBy, buildRequest, minutesIn } from '../support/requests';
 
 /**
@@ -43,5 +44,12 @@ describe('the texts sent to approvers, with two people of one display name on a 
     assert.match(breakGlassText(r, 'break-glass'), new RegExp(`^BREAK-GLASS: ${requester} ran request`));
     assert.match(breakGlassText(r, 'review-overdue'), new RegExp(`run by ${requester} without approval`));
     assert.match(breakGlassText(used, 'break-glass'), /^BREAK-GLASS: Alice Requester ran request/, 'no namesake: named as before');
+  });
+
+  it('names a delegator who shares a display name with the requester by the start of their object id, in the line a delegate reads above the card', () => {
+    const delegation = { id: 'D-1', delegator: { ...dave, name: 'Alice Requester' }, delegate: carol, createdAt: minutesIn(0).toISOString(), until: '2026-03-03T09:00:00.000Z' };
+    assert.match(onBehalfText(buildRequest(), { delegate: carol, onBehalfOf: [delegation] }), new RegExp(`on behalf of Alice Requester \\(${dave.aadObjectId.slice(0, 8)}\\) \\(delegated to you until`));
+    const plain = { ...delegation, delegator: dave };
+    assert.match(onBehalfText(buildRequest(), { delegate: carol, onBehalfOf: [plain] }), /on behalf of Dave Lead \(delegated to you until/, 'no namesake: named as before');
   });
 });
