@@ -13,6 +13,7 @@ import { requestShapeProblem } from '../domain/request-shape';
 import { RefusalReason, refusal } from '../domain/refusal';
 import { decidingRoles, type AccessPolicy, type Roles } from '../domain/policy';
 import { deciderText } from '../domain/delegation';
+import { distinctNamer } from '../domain/display-names';
 import { requirementsOf } from '../domain/quorum';
 import type { Actor, Approval, ApprovalRequest, Requirement } from '../domain/request';
 import type { CommandPolicy, CommandSpec } from '../domain/catalog';
@@ -112,7 +113,7 @@ export async function lapsedDelegations(deps: AppDeps, r: ApprovalRequest): Prom
   const delegated = r.approvals.filter((a) => a.delegationId !== undefined);
   if (delegated.length === 0) return [];
   const inForce = new Set((await delegationsInForce(deps, deps.clock.now())).map((d) => d.id));
-  return delegated.filter((a) => !inForce.has(a.delegationId!)).map((a) => deciderText(a));
+  return delegated.filter((a) => !inForce.has(a.delegationId!)).map((a) => deciderText(a, distinctNamer(r)));
 }
 
 export function stillApprover(deps: AppDeps, r: ApprovalRequest, actor: Actor, requirement: Requirement, access: AccessPolicy): boolean {

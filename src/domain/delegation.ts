@@ -193,10 +193,14 @@ export function authorityCounted(approvals: readonly Approval[], person: Pick<Ac
   return approvals.some((a) => same(a.approver, person) || (a.onBehalfOf !== undefined && same(a.onBehalfOf, person)));
 }
 
-/** "Bob Approver", or "Carol NoRole on behalf of Bob Approver". */
-export function deciderText(d: { approver?: Actor; by?: Actor; onBehalfOf?: Actor }): string {
-  const who = (d.approver ?? d.by)?.name ?? 'someone';
-  return d.onBehalfOf ? `${who} on behalf of ${d.onBehalfOf.name}` : who;
+/**
+ * "Bob Approver", or "Carol NoRole on behalf of Bob Approver"; `named`: how the request names each
+ * person (display-names.ts distinctNamer: a namesake with the start of their object id).
+ */
+export function deciderText(d: { approver?: Actor; by?: Actor; onBehalfOf?: Actor }, named: (a: Actor) => Actor = (a) => a): string {
+  const decider = d.approver ?? d.by;
+  const who = decider ? named(decider).name : 'someone';
+  return d.onBehalfOf ? `${who} on behalf of ${named(d.onBehalfOf).name}` : who;
 }
 
 /** A delegate to send a request's card to, and the delegators they may decide it for (oldest delegation first). */

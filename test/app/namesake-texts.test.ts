@@ -1,19 +1,21 @@
 import assert from 'node:assert/strict';
 import { breakGlassText } from '../../src/app/break-glass';
+import { lapsedDelegations } from '../../src/app/execution-evidence';
 import { textAlone } from '../../src/app/notifications';
 import { reminderText } from '../../src/app/reminders';
 import { onBehalfText } from '../../src/domain/delegation';
 import type { ApprovalRequest } from '../../src/domain/request';
+import { appOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave } from '../support/people';
 import { approvalBy, buildRequest, minutesIn } from '../support/requests';
 
 /**
- * The texts sent to approvers name the requester as the request's card does (display-names.ts): when
+ * The texts sent about a request name its people as its card does (display-names.ts): when
  * someone else on the request (an approver, someone who asked to cancel) has the requester's display
  * name, the requester is named with the start of their object id, so "from Alice Requester" cannot
  * read as the namesake who already approved it.
  */
-describe('the texts sent to approvers, with two people of one display name on a request', () => {
+describe('texts naming a request\'s people, with two people of one display name on it', () => {
   const namesake = { ...bob, name: 'Alice  Requester' };
   const requester = `Alice Requester \\(${alice.aadObjectId.slice(0, 8)}\\)`;
   // Waiting for a second approval; the first was given by the requester's namesake.
@@ -51,5 +53,13 @@ describe('the texts sent to approvers, with two people of one display name on a 
     assert.match(onBehalfText(buildRequest(), { delegate: carol, onBehalfOf: [delegation] }), new RegExp(`on behalf of Alice Requester \\(${dave.aadObjectId.slice(0, 8)}\\) \\(delegated to you until`));
     const plain = { ...delegation, delegator: dave };
     assert.match(onBehalfText(buildRequest(), { delegate: carol, onBehalfOf: [plain] }), /on behalf of Dave Lead \(delegated to you until/, 'no namesake: named as before');
+  });
+
+  it('names a delegator who shares the requester\'s display name by the start of their object id when their delegation ended while the run was claimed', async () => {
+    const f = appOnFakes();
+    const r = buildRequest();
+    const onBehalf = { approver: carol, onBehalfOf: { ...dave, name: 'Alice Requester' }, delegationId: 'DG-GONE', at: minutesIn(5).toISOString(), operationHash: r.operationHash };
+    assert.deepEqual(await lapsedDelegations(f.deps, { ...r, approvals: [onBehalf] }), [`Carol NoRole on behalf of Alice Requester (${dave.aadObjectId.slice(0, 8)})`]);
+    assert.deepEqual(await lapsedDelegations(f.deps, { ...r, approvals: [{ ...onBehalf, onBehalfOf: dave }] }), ['Carol NoRole on behalf of Dave Lead'], 'no namesake: named as before');
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { authorityFor, delegate, revoke, type Delegation, type DelegateInput } from '../../src/domain/delegation';
-import { approve, reject, startExecution } from '../../src/domain/lifecycle';
+import { approve, reject, startExecution, withdrawDelegatedApprovals } from '../../src/domain/lifecycle';
 import { RefusalReason } from '../../src/domain/refusal';
 import { carol } from '../support/people';
 import { alice, bob, buildRequest, dave, frank, mallory, minutesIn, TENANT } from '../support/requests';
@@ -198,5 +198,23 @@ describe('the re-check at execution', () => {
     assert.match(ran.request.outcomeDetail ?? '', /: the delegation it was given under ended; 0 of 1/);
     const lost = accepted(startExecution(approved, minutesIn(12), () => false));
     assert.equal(lost.request.outcomeDetail, 'Not executed: Carol NoRole on behalf of Bob Approver no longer hold(s) the approver role; 0 of 1 approval(s) still count.', 'a lost role is not said to be an ended delegation');
+  });
+
+  it("names a delegator who shares the requester's display name by the start of their object id when their delegate's approval no longer counts", () => {
+    // Dave, who delegated to Carol, is called "Alice Requester" too: "on behalf of Alice Requester" must not read as on the requester's behalf.
+    const namesake = { ...dave, name: 'Alice Requester' };
+    const approved = accepted(approve(buildRequest(), { ...decisionBy(carol), onBehalfOf: namesake, delegationId: 'DG-1' })).request;
+    const lost = accepted(startExecution(approved, minutesIn(12), () => false));
+    assert.equal(lost.request.outcomeDetail, 'Not executed: Carol NoRole on behalf of Alice Requester (55555555) no longer hold(s) the approver role; 0 of 1 approval(s) still count.');
+    const revoked = accepted(startExecution(approved, minutesIn(12), () => ({ how: 'revoked', by: namesake })));
+    assert.equal(revoked.request.outcomeDetail, 'Not executed: the approval of Carol NoRole on behalf of Alice Requester (55555555) no longer counts: the delegation it was given under was revoked by Alice Requester (55555555); 0 of 1 approval(s) still count.');
+  });
+
+  it("names a delegator who shares the requester's display name by the start of their object id when an approved request fails on their revoked delegation", () => {
+    const namesake = { ...dave, name: 'Alice Requester' };
+    const approved = accepted(approve(buildRequest(), { ...decisionBy(carol), onBehalfOf: namesake, delegationId: 'DG-1' })).request;
+    const failed = accepted(withdrawDelegatedApprovals(approved, new Set(['DG-1']), minutesIn(12), { how: 'revoked', by: namesake })).request;
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.outcomeDetail, 'Not executed: the approval of Carol NoRole on behalf of Alice Requester (55555555) no longer counts: the delegation it was given under was revoked by Alice Requester (55555555); 0 of 1 approval(s) still count. Nothing was sent to Azure; ask again.');
   });
 });

@@ -16,6 +16,7 @@ import type { WhatIfSummary } from '../operation';
 import { filledBy, principalOf, progress, requirementsOf, requirementsText, unmetBy } from '../quorum';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
+import { distinctNamer } from '../display-names';
 import type { Actor, Approval, ApprovalRequest, Execution, Requirement } from '../request';
 import { runsOnBreakGlass } from './break-glass';
 import { type DelegationEnd, voidedApprovalsText } from './decision';
@@ -154,11 +155,13 @@ export function whyNotToRun(
   if (!runsOnBreakGlass(r) && short.length > 0) {
     // Each approval that no longer counts, said for what it is: its person lost the role, or its delegation ended (and how).
     const lost = r.approvals.filter((a) => verdicts.get(a) === false);
+    // Namesakes on the request told apart, as on its card (display-names.ts).
+    const named = distinctNamer(r);
     const why = [
-      ...(lost.length > 0 ? [`${lost.map((a) => deciderText(a)).join(', ')} no longer hold(s) the approver role`] : []),
+      ...(lost.length > 0 ? [`${lost.map((a) => deciderText(a, named)).join(', ')} no longer hold(s) the approver role`] : []),
       ...r.approvals.flatMap((a) => {
         const verdict = verdicts.get(a);
-        return typeof verdict === 'object' ? [voidedApprovalsText([a], verdict)] : [];
+        return typeof verdict === 'object' ? [voidedApprovalsText(r, [a], verdict)] : [];
       }),
     ];
     const still = r.policy.requirements ? ` (${short.map((p) => `${p.label} ${p.approvals.length} of ${p.requirement.count}`).join(', ')})` : '';

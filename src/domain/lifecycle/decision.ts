@@ -13,6 +13,7 @@
  */
 import { requestEvent, type AuditEventDraft } from '../audit';
 import { authorityCounted, deciderText, type Delegation } from '../delegation';
+import { distinctNamer } from '../display-names';
 import { decidingRoles, rolesText } from '../policy';
 import { RefusalReason, refusal } from '../refusal';
 import { askingRuleBroken, askingRuleDetail, type AskingRules, type BrokenAskingRule, type CommandGone } from './asking-rules';
@@ -306,11 +307,13 @@ export function howItEnded(d: Delegation): DelegationEnd {
 }
 
 /** "the approval of Carol NoRole on behalf of Bob Approver no longer counts: the delegation it was given under was revoked by Bob Approver". */
-export function voidedApprovalsText(gone: readonly Approval[], end: DelegationEnd): string {
+export function voidedApprovalsText(r: ApprovalRequest, gone: readonly Approval[], end: DelegationEnd): string {
   const one = gone.length === 1;
-  const approvals = `the approval${one ? '' : 's'} of ${gone.map((a) => deciderText(a)).join(', ')} no longer count${one ? 's' : ''}`;
+  // Namesakes on the request (and who ended the delegation) told apart, as on its card (display-names.ts).
+  const named = distinctNamer(r, 'by' in end ? [end.by] : []);
+  const approvals = `the approval${one ? '' : 's'} of ${gone.map((a) => deciderText(a, named)).join(', ')} no longer count${one ? 's' : ''}`;
   if (end.how === 'turned-off') return `${approvals}: ${TURNED_OFF}`;
-  const how = end.how === 'ended' ? 'ended' : end.how === 'revoked' ? `was revoked by ${end.by.name}` : `was replaced by ${end.by.name}'s next delegation`;
+  const how = end.how === 'ended' ? 'ended' : end.how === 'revoked' ? `was revoked by ${named(end.by).name}` : `was replaced by ${named(end.by).name}'s next delegation`;
   return `${approvals}: the delegation ${one ? 'it was' : 'they were'} given under ${how}`;
 }
 
@@ -340,7 +343,7 @@ function failApproved(r: ApprovalRequest, gone: Approval[], now: Date, end: Dele
   if (runsOnBreakGlass(r) || progress({ policy: r.policy, approvals: valid }).every((p) => p.met)) {
     return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} is still approved without the approvals given under that delegation.`);
   }
-  const detail = `Not executed: ${voidedApprovalsText(gone, end)}; ${valid.length} of ${r.policy.approvals} approval(s) still count. Nothing was sent to Azure; ask again.`;
+  const detail = `Not executed: ${voidedApprovalsText(r, gone, end)}; ${valid.length} of ${r.policy.approvals} approval(s) still count. Nothing was sent to Azure; ask again.`;
   const updated = next(r, now, { state: 'failed', outcomeDetail: detail });
   return { ok: true, request: updated, events: [voidedEvent(updated, gone, now, end, detail)] };
 }
