@@ -77,6 +77,16 @@ describe('cancelling a running deployment', () => {
     assert.deepEqual(events.map((e) => [e.type, e.actor, e.outcome]), [['execution.cancelled', bob, { result: 'ok', reason: 'DeploymentCanceled', detail }]]);
   });
 
+  it('tells apart a namesake of the requester, by the start of each object id, in who cancelled it and in who may', () => {
+    const namesake = { ...bob, name: 'Alice Requester' };
+    const r = accepted(requestCancellation(runningDeployment(), decisionBy(namesake))).request;
+    const ended = accepted(finishExecution(r, canceled, minutesIn(11))).request;
+    assert.match(ended.outcomeDetail ?? '', /^Cancelled by Alice Requester \(22222222\) while running;/, 'not as if the requester cancelled it');
+    assert.equal(refused(requestCancellation(r, decisionBy(dave))).message, `Alice Requester (22222222) already asked to cancel request req-0001 at ${utcText(minutesIn(10).toISOString())}.`);
+    const outsider = { ...erin, name: 'Alice Requester' };
+    assert.equal(refused(requestCancellation(runningDeployment(), decisionBy(outsider))).message, 'Only Alice Requester (11111111), who asked for request req-0001, or someone with the role "platform-approvers" can cancel it.');
+  });
+
   it('ends as Azure says when the deployment finished before the cancellation reached it', () => {
     const r = accepted(requestCancellation(runningDeployment(), decisionBy(bob))).request;
     assert.equal(accepted(finishExecution(r, { status: 'succeeded', ref: { resourceIds: [] } }, minutesIn(11))).request.state, 'succeeded');

@@ -221,6 +221,13 @@ describe('cancelling a request', () => {
     }
   });
 
+  it('names the requester by the start of their object id when a namesake is refused the cancel', () => {
+    const no = refused(cancel(buildRequest(), { now: minutesIn(10), actor: { ...bob, name: 'alice requester' } }));
+    assert.equal(no.message, 'Only Alice Requester (11111111), who asked for request req-0001, can cancel it.');
+    const scheduled = refused(cancel(requestIn('scheduled'), { now: minutesIn(10), actor: { ...erin, name: 'Alice Requester' }, isApprover: () => false }));
+    assert.match(scheduled.message, /^Only Alice Requester \(11111111\), who asked for request req-0001, or someone with .* can cancel it before it runs\.$/);
+  });
+
   it('refuses a cancel after the request expired', () => {
     const no = refused(cancel(buildRequest(), { now: EXPIRES_AT, actor: alice }));
     assert.equal(no.reason, RefusalReason.Expired);

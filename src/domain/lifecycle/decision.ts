@@ -225,7 +225,7 @@ export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprove
     return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} ${standing(r.state)}; it can no longer be cancelled.`);
   }
   if (ctx.actor.aadObjectId.toLowerCase() !== r.requester.aadObjectId.toLowerCase()) {
-    return refuse(r, RefusalReason.NotRequester, `Only ${r.requester.name}, who asked for request ${r.id}, can cancel it.`);
+    return refuse(r, RefusalReason.NotRequester, `Only ${distinctNamer(r, [ctx.actor])(r.requester).name}, who asked for request ${r.id}, can cancel it.`);
   }
   if (isPastExpiry(r, ctx.now)) {
     return refuse(r, RefusalReason.Expired, `Request ${r.id} expired at ${zonedText(r.expiresAt, ctx.zone)}.`);
@@ -246,7 +246,7 @@ export function cancel(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprove
 function cancelScheduled(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isApprover'> & Partial<Pick<DecisionContext, 'isApprover'>>): Transition {
   const isRequester = ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase();
   if (!isRequester && !ctx.isApprover?.(ctx.onBehalfOf ?? ctx.actor)) {
-    return refuse(r, RefusalReason.NotAllowedToCancel, `Only ${r.requester.name}, who asked for request ${r.id}, or someone with ${rolesText(decidingRoles(r))} can cancel it before it runs.`);
+    return refuse(r, RefusalReason.NotAllowedToCancel, `Only ${distinctNamer(r, [ctx.actor])(r.requester).name}, who asked for request ${r.id}, or someone with ${rolesText(decidingRoles(r))} can cancel it before it runs.`);
   }
   const at = ctx.now.toISOString();
   const by = isRequester ? ctx.actor.name : deciderText({ by: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}) });

@@ -14,6 +14,7 @@ import type { ArmOperationRef, ExecutionOutcome, OperationProgress } from '../op
 import { decidingRoles, rolesText } from '../policy';
 import { RefusalReason } from '../refusal';
 import { deciderText } from '../delegation';
+import { distinctNamer } from '../display-names';
 import { standing, type ApprovalRequest, type Execution, type ExecutionLease } from '../request';
 import { bookkeeping, type DecisionContext, next, refuse, type Transition } from './transition';
 import { utcText, zonedText } from '../delegation-time';
@@ -125,14 +126,14 @@ export function requestCancellation(r: ApprovalRequest, ctx: DecisionContext): T
     return refuse(
       r,
       RefusalReason.NotAllowedToCancel,
-      `Only ${r.requester.name}, who asked for request ${r.id}, or someone with ${rolesText(decidingRoles(r))} can cancel it.`,
+      `Only ${distinctNamer(r, [ctx.actor])(r.requester).name}, who asked for request ${r.id}, or someone with ${rolesText(decidingRoles(r))} can cancel it.`,
     );
   }
   if (r.operation.kind !== 'deployTemplate') {
     return refuse(r, RefusalReason.NotCancellable, `Request ${r.id} runs a ${r.operation.kind} operation, which Azure cannot cancel once started; only deployments can be cancelled.`);
   }
   if (execution.cancellation) {
-    return refuse(r, RefusalReason.AlreadyDecided, `${execution.cancellation.by.name} already asked to cancel request ${r.id} at ${zonedText(execution.cancellation.at, ctx.zone)}.`);
+    return refuse(r, RefusalReason.AlreadyDecided, `${distinctNamer(r, [ctx.actor])(execution.cancellation.by).name} already asked to cancel request ${r.id} at ${zonedText(execution.cancellation.at, ctx.zone)}.`);
   }
   const at = ctx.now.toISOString();
   const onBehalfOf = !isRequester && ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf, ...(ctx.delegationId ? { delegationId: ctx.delegationId } : {}) } : {};
@@ -182,7 +183,7 @@ export function finishExecution(r: ApprovalRequest, outcome: ExecutionOutcome, n
   const detail = `${outcome.error.code}: ${outcome.error.message}`;
   if (outcome.status === 'failed' && outcome.error.code === 'DeploymentCanceled' && current.cancellation) {
     const by = current.cancellation;
-    const said = `Cancelled by ${by.by.name} while running; Azure stopped the deployment. ${progressText(current.progress)}`.trim();
+    const said = `Cancelled by ${distinctNamer(r)(by.by).name} while running; Azure stopped the deployment. ${progressText(current.progress)}`.trim();
     const updated = next(r, now, { state: 'cancelled', cancellation: by, execution: { ...execution, error: outcome.error }, outcomeDetail: said });
     const event = requestEvent(updated, 'execution.cancelled', at, { result: 'ok', reason: outcome.error.code, detail: said }, {
       actor: by.by,
