@@ -218,8 +218,14 @@ export async function revokeDelegation(deps: AppDeps, cmd: RevokeCommand): Promi
  * why: decisions.ts). Returns how many cards were updated.
  */
 export async function withdrawDelegatesCards(deps: AppDeps, ended: readonly Delegation[]): Promise<number> {
+  return (await withdrawCards(deps, ended)).updated;
+}
+
+/** withdrawDelegatesCards, answering also the delegations with a card whose update failed for now (cardWithoutButtons false). */
+async function withdrawCards(deps: AppDeps, ended: readonly Delegation[]): Promise<{ updated: number; failed: Set<string> }> {
   const show = deps.notifier.cardWithoutButtons?.bind(deps.notifier);
-  if (!show || !deps.messenger || ended.length === 0) return 0;
+  const failed = new Set<string>();
+  if (!show || !deps.messenger || ended.length === 0) return { updated: 0, failed };
   const open = await openForCards(deps);
   let updated = 0;
   for (const d of ended) {
@@ -231,12 +237,12 @@ export async function withdrawDelegatesCards(deps: AppDeps, ended: readonly Dele
     const theirs = open.filter((r) => deps.config.access.roles.holdsAny(decidingRoles(r), d.delegator.aadObjectId) && !same(r.requester, d.delegate) && !mayDecide(r));
     for (const r of theirs) {
       for (const message of (await deps.store.cards.getCardMessages(r.id)).filter((m) => m.conversationId === chat)) {
-        await show(r, message, `${delegationEndedText(d, zone).trim()} This card no longer takes your decision on request ${r.id}.`);
-        updated++;
+        if (await show(r, message, `${delegationEndedText(d, zone).trim()} This card no longer takes your decision on request ${r.id}.`)) updated++;
+        else failed.add(d.id);
       }
     }
   }
-  return updated;
+  return { updated, failed };
 }
 
 /** The requests whose delegates' cards may lose their buttons: not started, and not approved (whose card offers no decision). */
@@ -279,11 +285,13 @@ async function ranOutToWithdraw(deps: AppDeps, now: Date): Promise<{ taken: Dele
  * The cards of the delegates of `ranOut` (ranOutToWithdraw took them on) lose their buttons
  * (withdrawDelegatesCards), then each delegation is marked as having had its cards withdrawn: not
  * before, so that a failure or a death between leaves them to a later sweep rather than a card
- * showing live buttons while the delegation says they were taken off. Returns how many cards were updated.
+ * showing live buttons while the delegation says they were taken off. A delegation with a card whose
+ * update failed for now (the notifier logs it and answers false: it never throws) is not marked
+ * either, and is taken on again once its taking is old. Returns how many cards were updated.
  */
 export async function withdrawRanOutCards(deps: AppDeps, ranOut: readonly Delegation[]): Promise<number> {
-  const updated = await withdrawDelegatesCards(deps, ranOut);
-  for (const d of ranOut) await deps.store.delegations.markCardsWithdrawn(d.id, deps.clock.now().toISOString());
+  const { updated, failed } = await withdrawCards(deps, ranOut);
+  for (const d of ranOut) if (!failed.has(d.id)) await deps.store.delegations.markCardsWithdrawn(d.id, deps.clock.now().toISOString());
   return updated;
 }
 

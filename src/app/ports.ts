@@ -377,9 +377,10 @@ export interface RequestNotifier {
    * above: the card a delegate was sent in their personal chat, once the delegation that let them
    * decide it was revoked or replaced, or ran out. Never puts an older state over a newer card (the
    * Teams notifier claims the card's version). Never throws (a failure is logged: a click on the card is still
-   * refused, saying why).
+   * refused, saying why): answers false when the update failed for now and may go later, true when
+   * nothing is left to do (shown, a newer state shown already, or the message gone for good).
    */
-  cardWithoutButtons?(request: ApprovalRequest, message: CardMessage, notice: string): Promise<void>;
+  cardWithoutButtons?(request: ApprovalRequest, message: CardMessage, notice: string): Promise<boolean>;
 }
 
 /**

@@ -150,9 +150,12 @@ export class TeamsNotifier implements RequestNotifier {
    * claim as every update: claimed again at the version the card may already show (`again`), under
    * a lease of its own, so that it waits for an update of another instance (or of this one) still on
    * its way, a newer version waits for it in turn, and a card that shows a newer version already is
-   * left as it is (that card is everyone's; a click on it is refused, saying why).
+   * left as it is (that card is everyone's; a click on it is refused, saying why). Answers false when
+   * the update failed for now and may go later (Teams down past the retries, the claim kept by another
+   * instance, the store failing), true when nothing is left to do (shown, a newer state shown already,
+   * or refused for good: the message or the conversation is gone).
    */
-  async cardWithoutButtons(request: ApprovalRequest, message: CardMessage, notice: string): Promise<void> {
+  async cardWithoutButtons(request: ApprovalRequest, message: CardMessage, notice: string): Promise<boolean> {
     const viewer = { canApprove: false, canReject: false, canCancel: false, canReview: false };
     const card = CardFactory.adaptiveCard(requestCard(request, { ...this.cardOptions(request), viewer, notice }));
     const where = { requestId: request.id, conversationId: message.conversationId, activityId: message.activityId };
@@ -183,8 +186,10 @@ export class TeamsNotifier implements RequestNotifier {
         );
         if (busy) await delay(this.cardLease.busyRetryMs);
       }
+      return true;
     } catch (err) {
       this.log.warn({ ...where, err: String(err) }, 'could not take the buttons off a former delegate\'s card');
+      return updateCannotSucceed(err);
     } finally {
       if (claimed) await this.release(request.id, message, version, shown, lease.holder);
     }

@@ -1111,6 +1111,28 @@ describe('app: reaching approvers', () => {
       assert.equal(f.notifier.withoutButtons().length, 1, 'and not again');
     });
 
+    it("does not mark a delegation's cards withdrawn when the notifier answered that an update failed (it logs, it does not throw)", async () => {
+      const answer = await f.app.delegate({ actor: bob, source: { ...source, activityId: 'short' }, delegate: carol, when: 'for 30m', message: `${opsChannel.id}:short` });
+      assert.ok(answer.ok, answer.ok ? '' : answer.refusal.message);
+      const r = await created();
+      const [card] = cardsTo(r, carol);
+      f.clock.advance(31 * MINUTE);
+      // As the Teams notifier does when Teams stays down or another instance keeps the card's claim.
+      const show = f.notifier.cardWithoutButtons.bind(f.notifier);
+      let failures = 1;
+      f.notifier.cardWithoutButtons = async (...args) => (failures-- > 0 ? false : show(...args));
+      await f.app.sweepReach();
+      await f.app.tellingIdle();
+      const [taken] = await f.store.delegations.receivedSince(carol.aadObjectId, r.createdAt);
+      assert.equal(taken.cardsWithdrawnAt, undefined, 'not marked withdrawn while its card shows live buttons');
+      f.clock.advance(DELEGATE_CARDS_HOLD_MS);
+      await f.app.sweepReach();
+      await f.app.tellingIdle();
+      assert.deepEqual(f.notifier.withoutButtons().map((w) => [w.requestId, w.activityId]), [[r.id, card.activityId]]);
+      const [stored] = await f.store.delegations.receivedSince(carol.aadObjectId, r.createdAt);
+      assert.equal(stored.cardsWithdrawnAt, f.clock.now().toISOString(), 'marked once updated');
+    });
+
     it("takes the delegate's cards on again at once when the run that took them on died before marking them, and it was the only instance", async () => {
       const answer = await f.app.delegate({ actor: bob, source: { ...source, activityId: 'short' }, delegate: carol, when: 'for 30m', message: `${opsChannel.id}:short` });
       assert.ok(answer.ok, answer.ok ? '' : answer.refusal.message);

@@ -61,8 +61,9 @@ export class RecordingNotifier implements RequestNotifier {
     return 'sent';
   }
 
-  async cardWithoutButtons(request: ApprovalRequest, message: CardMessage, notice: string): Promise<void> {
+  async cardWithoutButtons(request: ApprovalRequest, message: CardMessage, notice: string): Promise<boolean> {
     this.calls.push({ kind: 'cardWithoutButtons', request, message, notice });
+    return true;
   }
 
   /** The card messages shown without their buttons, each with its request and notice, in order. */

@@ -184,6 +184,22 @@ describe('Card updates for everyone', () => {
     assert.equal(updates.length, 2);
     assert.ok(cardActions(JSON.parse(updates[1].card) as Record<string, unknown>).some((a) => a.verb === 'approve'));
   });
+
+  it("answers whether a former delegate's card was done with: false while Teams failed for now, true once refused for good", async () => {
+    const pending = requestIn('pending');
+    const card: CardMessage = { conversationId: 'personal-carol', activityId: 'card-carol' };
+    const notice = 'Your delegation from Bob Approver ended at 2026-03-02 09:30 UTC, so you can no longer decide it on their behalf.';
+    const down = recordingNotifier();
+    down.notifier.retryOptions = { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 };
+    failFirstUpdate(down.notifier, Object.assign(new Error('Service Unavailable'), { statusCode: 503 }));
+    assert.equal(await down.notifier.cardWithoutButtons(pending, card, notice), false, 'a later sweep tries it again');
+    const gone = recordingNotifier();
+    failFirstUpdate(gone.notifier, Object.assign(new Error('Not Found'), { statusCode: 404 }));
+    assert.equal(await gone.notifier.cardWithoutButtons(pending, card, notice), true, 'the message is gone: nothing to try again');
+    const shown = recordingNotifier();
+    assert.equal(await shown.notifier.cardWithoutButtons(pending, card, notice), true);
+    assert.deepEqual(shown.updates.map((u) => u.activityId), ['card-carol']);
+  });
 });
 
 describe('Card updates that fail', () => {
