@@ -170,8 +170,19 @@ export class ConfigTemplates {
  */
 const LINKED_CONTENT = /^(templateLink|parametersLink)$/i;
 
+/**
+ * A template expression ("[…]", not "[[…", a literal) that names such a member: createObject('templateLink', …)
+ * or json('{"templateLink": …}') builds the link when the deployment runs, where no member shows it.
+ */
+const LINK_IN_EXPRESSION = /templateLink|parametersLink/i;
+
 /** Where in a template (`resources[0].properties.templateLink`) content is linked rather than given, or undefined. */
 function linkedContentAt(value: unknown, at = ''): string | undefined {
+  if (typeof value === 'string') {
+    const expression = /^\s*\[(?!\[)[\s\S]*\]\s*$/.test(value);
+    const named = expression ? LINK_IN_EXPRESSION.exec(value) : null;
+    return named ? `${at}, an expression naming ${named[0]}` : undefined;
+  }
   if (Array.isArray(value)) {
     for (const [i, v] of value.entries()) {
       const found = linkedContentAt(v, `${at}[${i}]`);

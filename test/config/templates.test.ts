@@ -155,6 +155,12 @@ describe('config: deployment templates, loaded with the config', () => {
       const f = folder(MINIMAL, { 'templates/app.json': nested(link, value) });
       assert.match(problemsLoading(f.file).join('\n'), new RegExp(`by reference \\(resources\\[0\\]\\.properties\\.${link}\\)`), link);
     }
+    // A link built by a template expression (createObject, json) rather than written as a member: refused too.
+    const built = JSON.stringify({ resources: [{ type: 'Microsoft.Resources/deployments', apiVersion: '2022-09-01', name: 'inner', properties: "[createObject('mode', 'Incremental', 'templateLink', createObject('uri', parameters('where')))]" }] });
+    assert.match(problemsLoading(folder(MINIMAL, { 'templates/app.json': built }).file).join('\n'), /by reference \(resources\[0\]\.properties, an expression naming templateLink\)/);
+    // Text that only mentions it (a description, a literal string escaped with "[[") is not a link.
+    const said = JSON.stringify({ metadata: { description: 'Uses no templateLink.' }, variables: { text: "[[templateLink]" }, resources: [] });
+    assert.deepEqual(loadConfig(folder(MINIMAL, { 'templates/app.json': said }).file).templates.map((t) => t.path), ['templates/app.json']);
     // The same nested deployment with its template by value loads.
     const byValue = folder(MINIMAL, { 'templates/app.json': nested('template', { resources: [] }) });
     assert.deepEqual(loadConfig(byValue.file).templates.map((t) => t.path), ['templates/app.json']);
