@@ -89,6 +89,18 @@ describe('domain: break-glass', () => {
     assert.ok(!again.ok && again.refusal.reason === RefusalReason.NotReviewable);
   });
 
+  it('names the reviewer by the start of their object id when a namesake of theirs clicks again', () => {
+    const flagged = reviewBreakGlass(used(), ctx(bob), 'flagged');
+    assert.ok(flagged.ok);
+    const namesake = { ...carol, name: 'Bob Approver' };
+    const again = reviewBreakGlass(flagged.request, { ...ctx(namesake), isApprover: () => true }, 'ratified');
+    assert.ok(!again.ok);
+    assert.match(again.refusal.message, new RegExp(`^Bob Approver \\(${bob.aadObjectId.slice(0, 8)}\\) already flagged break-glass request`));
+    const same = reviewBreakGlass(flagged.request, ctx(bob), 'ratified');
+    assert.ok(!same.ok);
+    assert.match(same.refusal.message, /^Bob Approver already flagged/, 'no namesake: named as before');
+  });
+
   it('marks an overdue review once, escalating to the policy\'s escalation role', () => {
     const base = used();
     const r = { ...base, policy: { ...base.policy, escalation: { role: 'leads', afterSeconds: 60 } } };

@@ -347,6 +347,22 @@ describe('approving a request the config as it is now would not let run: its com
     }
   });
 
+  it('names the requester by the start of their object id, in who is told the approval ended the request, when the approver shares their display name', () => {
+    const namesake = { ...bob, name: 'Alice Requester' };
+    const gone = { commandGone: 'the command "delete resource group" is no longer in the config' };
+    for (const askingRules of [gone, { requesterMay: false }]) {
+      const t = accepted(approve(buildRequest(), { ...decisionBy(namesake), askingRules }));
+      assert.match(t.refused?.message ?? '', /; Alice Requester \(11111111\), who asked for it, is told why\.$/);
+    }
+  });
+
+  it('names the requester by the start of their object id, in the rule they broke, when the approver shares their display name', () => {
+    const namesake = { ...bob, name: 'Alice Requester' };
+    const lost = accepted(approve(buildRequest(), { ...decisionBy(namesake), askingRules: { requesterMay: false } }));
+    assert.match(lost.refused?.message ?? '', /can no longer be approved: Alice Requester \(11111111\), who asked for it, no longer holds a role/);
+    assert.equal(lost.request.outcomeDetail, 'Not executed: Alice Requester (11111111), who asked for it, no longer holds a role that may ask for "delete resource group". Nothing was sent to Azure.');
+  });
+
   it('approves a drifted break-glass use whose break-glass was withdrawn since: it runs on its approvals now, as the claim lets it', () => {
     const use = { ...requestIn('needs_reapproval'), breakGlass: { reason: 'outage', usedAt: minutesIn(1).toISOString(), reviewDueAt: minutesIn(60).toISOString() } };
     const withdrawn = { requesterMay: true, breakGlassWithdrawn: '"delete resource group" no longer allows break-glass' };

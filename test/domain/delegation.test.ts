@@ -147,6 +147,13 @@ describe('deciding on behalf of someone', () => {
     assert.equal(refused(approve(r, { ...decisionBy(carol), onBehalfOf: bob })).reason, RefusalReason.OnBehalfOfRequester);
   });
 
+  it('names the requester by the start of their object id when the delegate refused shares their display name', () => {
+    const r = buildRequest({ requester: bob });
+    const namesake = { ...carol, name: 'Bob Approver' };
+    assert.match(refused(approve(r, { ...decisionBy(namesake), onBehalfOf: bob })).message, new RegExp(`^Bob Approver \\(${bob.aadObjectId.slice(0, 8)}\\) asked for request`));
+    assert.match(refused(approve(r, { ...decisionBy(carol), onBehalfOf: bob })).message, /^Bob Approver asked for request/, 'no namesake: named as before');
+  });
+
   it('refuses a delegate deciding a request they asked for themselves', () => {
     const r = buildRequest({ requester: carol });
     assert.deepEqual(authorityFor(r, carol, 'approve', [delegation(bob, carol)], minutesIn(10), holdsApproverRole), { ok: true });

@@ -10,7 +10,8 @@ import { describeKind, outsideConversations } from '../policy';
 import { reasonRuleWords } from '../policy-words';
 import { GOOD_REASON, reasonProblem } from '../reason';
 import { RefusalReason } from '../refusal';
-import type { ApprovalRequest } from '../request';
+import { distinctNamer } from '../display-names';
+import type { Actor, ApprovalRequest } from '../request';
 import type { AskingRules, CommandGone } from './asking-now';
 import { runsOnBreakGlass } from './break-glass';
 
@@ -28,14 +29,15 @@ export interface BrokenAskingRule {
 /**
  * Which rule of asking the request no longer meets under `current`, named, or undefined: its command is
  * gone, then its requester lost the role (or a break-glass use its break-glass), then its reason, then
- * its conversation.
+ * its conversation. `others` are the people who will read it beside the request's own (whoever clicked
+ * an approval): a namesake of the requester among them is told apart from the requester (display-names.ts).
  */
-export function askingRuleBroken(r: ApprovalRequest, current: AskingRules | CommandGone): BrokenAskingRule | undefined {
+export function askingRuleBroken(r: ApprovalRequest, current: AskingRules | CommandGone, others: readonly Actor[] = []): BrokenAskingRule | undefined {
   if ('commandGone' in current) return commandGoneRule(current);
   // What was asked for runs only while the person who asked may still ask for it (offboarding stops
   // what they had scheduled), and a break-glass use only while they may still use break-glass for it.
   if (current.requesterMay === false) {
-    return { reason: RefusalReason.RequesterLostRole, rule: `${r.requester.name}, who asked for it, no longer holds a role that may ask for "${r.command}"` };
+    return { reason: RefusalReason.RequesterLostRole, rule: `${distinctNamer(r, others)(r.requester).name}, who asked for it, no longer holds a role that may ask for "${r.command}"` };
   }
   if (current.breakGlassWithdrawn && runsOnBreakGlass(r)) {
     return { reason: RefusalReason.BreakGlassWithdrawn, rule: `it was a break-glass use, and ${current.breakGlassWithdrawn}` };

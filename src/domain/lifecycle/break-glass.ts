@@ -11,6 +11,7 @@
 import { requestEvent } from '../audit';
 import type { CommandSpec } from '../catalog';
 import { describeUntil, zonedText } from '../delegation-time';
+import { distinctNamer } from '../display-names';
 import { formatDuration } from '../duration-text';
 import { decidingRoles, rolesText, type Roles } from '../policy';
 import { RefusalReason, refusal, type Refusal } from '../refusal';
@@ -89,7 +90,8 @@ export function runsOnBreakGlass(r: Partial<Pick<ApprovalRequest, 'breakGlass' |
 export function reviewBreakGlass(r: ApprovalRequest, ctx: DecisionContext, verdict: 'ratified' | 'flagged', comment?: string): Transition {
   const use = r.breakGlass;
   if (!use) return refuse(r, RefusalReason.NotReviewable, `Request ${r.id} was not a break-glass use; there is nothing to ratify or flag.`);
-  if (use.review) return refuse(r, RefusalReason.NotReviewable, `${use.review.by.name} already ${use.review.verdict} break-glass request ${r.id} at ${zonedText(use.review.at, ctx.zone)}.`);
+  // A namesake of the reviewer clicking is told it was someone else (display-names.ts).
+  if (use.review) return refuse(r, RefusalReason.NotReviewable, `${distinctNamer(r, [ctx.actor])(use.review.by).name} already ${use.review.verdict} break-glass request ${r.id} at ${zonedText(use.review.at, ctx.zone)}.`);
   if (!needsReview(r)) return refuse(r, RefusalReason.NotReviewable, `Break-glass request ${r.id} ${standing(r.state)}; review it once it has ended.`);
   if (ctx.actor.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase()) {
     return refuse(r, RefusalReason.SelfReview, `You used break-glass for request ${r.id}, so you cannot review it: a second person must.`);

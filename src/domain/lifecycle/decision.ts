@@ -56,7 +56,9 @@ function checkDecider(r: ApprovalRequest, ctx: DecisionContext, verb: 'approve' 
     );
   }
   if (ctx.onBehalfOf && ctx.onBehalfOf.aadObjectId.toLowerCase() === r.requester.aadObjectId.toLowerCase()) {
-    return refuse(r, RefusalReason.OnBehalfOfRequester, `${r.requester.name} asked for request ${r.id}, so you cannot decide it on their behalf.`);
+    // A delegate who shares the requester's display name is told which of the two asked (display-names.ts).
+    const requester = distinctNamer(r, [ctx.actor])(r.requester).name;
+    return refuse(r, RefusalReason.OnBehalfOfRequester, `${requester} asked for request ${r.id}, so you cannot decide it on their behalf.`);
   }
   if (!ctx.isApprover(ctx.onBehalfOf ?? ctx.actor)) {
     return refuse(r, RefusalReason.NotAnApprover, `You cannot ${verb} request ${r.id}: it needs ${rolesText(decidingRoles(r))}.`);
@@ -87,7 +89,7 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
     );
   }
   // Checked last, so that only an approval that would otherwise count ends the request.
-  const broken = ctx.askingRules ? askingRuleBroken(r, ctx.askingRules) : undefined;
+  const broken = ctx.askingRules ? askingRuleBroken(r, ctx.askingRules, clickers(ctx)) : undefined;
   if (broken) return endUnaskable(r, ctx, broken);
   const approvals = placed.approvals;
   const complete = progress({ policy: r.policy, approvals }).every((p) => p.met);
@@ -128,8 +130,15 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
  */
 function endUnaskable(r: ApprovalRequest, ctx: DecisionContext, broken: BrokenAskingRule): Transition {
   const told = broken.askAgain ? `is told to ask again, ${broken.askAgain}` : 'is told why';
-  const message = `Request ${r.id} can no longer be approved: ${broken.rule}. It has ended without running (nothing was sent to Azure); ${r.requester.name}, who asked for it, ${told}.`;
+  // An approver who shares the requester's display name is told which of the two asked (display-names.ts).
+  const requester = distinctNamer(r, clickers(ctx))(r.requester).name;
+  const message = `Request ${r.id} can no longer be approved: ${broken.rule}. It has ended without running (nothing was sent to Azure); ${requester}, who asked for it, ${told}.`;
   return { ...unaskableEnd(r, ctx.now, broken), refused: refusal(broken.reason, message, r.id) };
+}
+
+/** The person clicking, and whoever they act for: namesakes of the requester among them are told apart from the requester. */
+function clickers(ctx: DecisionContext): Actor[] {
+  return ctx.onBehalfOf ? [ctx.actor, ctx.onBehalfOf] : [ctx.actor];
 }
 
 /**
