@@ -275,14 +275,16 @@ export interface DelegationStore {
  * longer than COUNTERSIGN_STORE_LOCK_WAIT; nothing was written), `overloaded` (the database server
  * had no connection slot, memory or other resource to spare, or cancelled a statement that ran past
  * its time limit: worth another try in a moment) or `read-only` (the database server takes no
- * writes: a standby, or default_transaction_read_only), `denied` (the database refused the role a
+ * writes: a standby, or default_transaction_read_only), `read-only-file-system` (SQLite: a storage
+ * error while the file system holding the database is read-only, mounted so or made so by the kernel
+ * after a disk error: not full, and no standby), `denied` (the database refused the role a
  * privilege it needs on a table: a grant revoked while Countersign runs) or `damaged` (the database was changed under
  * the running instance: its file deleted or replaced, its audit log emptied or rewritten, a table
  * dropped; nothing more is written, and Countersign stops) or `unconfirmed` (the connection broke
  * while the change was being committed: it may have been saved, so the person is not told that
  * nothing changed, only how to look before trying again).
  */
-export type StorageFault = 'disk' | 'unreachable' | 'busy' | 'overloaded' | 'read-only' | 'denied' | 'damaged' | 'unconfirmed';
+export type StorageFault = 'disk' | 'unreachable' | 'busy' | 'overloaded' | 'read-only' | 'read-only-file-system' | 'denied' | 'damaged' | 'unconfirmed';
 
 const STORE_FAULT_WORDS: Record<StorageFault, string> = {
   disk: 'its disk is full or failing',
@@ -291,6 +293,7 @@ const STORE_FAULT_WORDS: Record<StorageFault, string> = {
   busy: 'another process was holding it',
   overloaded: 'it was overloaded',
   'read-only': 'it is read-only',
+  'read-only-file-system': 'the file system holding it is read-only',
   denied: 'a privilege of its database role was taken away',
   damaged: 'it was changed under Countersign',
 };

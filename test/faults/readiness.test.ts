@@ -165,7 +165,8 @@ describe('readiness tells the truth about writes', function () {
             'or the kernel made it so after a disk error (its log, dmesg, says which). Make it writable again (mount -o remount,rw; ' +
             'after a disk error, stop Countersign, check the file system with fsck and mount it again): Countersign is ready once a write commits';
           assert.equal(store.writeReadiness().problem, readOnly);
-          await assert.rejects(store.audit.append([big(200_000)]), (err: Error) => store.storageFault(err) === 'disk');
+          // Told to people as read-only, not as a full or failing disk (fault-text.ts).
+          await assert.rejects(store.audit.append([big(200_000)]), (err: Error) => store.storageFault(err) === 'read-only-file-system');
           assert.equal(await store.ping(), false, 'not ready: the next write fails as this one did');
           assert.equal(store.writeReadiness().problem, readOnly);
           assert.equal(await store.ping(), false, 'and at the next probe');

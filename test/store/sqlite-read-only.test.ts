@@ -5,7 +5,7 @@
  * mount holding the data directory and not another. The real file system: test/faults/readiness.test.ts.
  */
 import assert from 'node:assert/strict';
-import { readOnlyFileSystem, type ReadOnlyLooks } from '../../src/store/sqlite/read-only-file-system';
+import { diskFault, readOnlyFileSystem, type ReadOnlyLooks } from '../../src/store/sqlite/read-only-file-system';
 
 const erofs = () => {
   throw Object.assign(new Error('read-only file system'), { code: 'EROFS' });
@@ -44,5 +44,12 @@ describe('the SQLite store: a read-only file system under it', () => {
       throw Object.assign(new Error('permission denied'), { code: 'EACCES' });
     };
     assert.equal(readOnlyFileSystem(file, looks([line(1, '/', 'rw', 'rw')], denied)), undefined);
+  });
+
+  it('makes a storage error of SQLite\'s a read-only file system, not a full or failing disk, while the file system is read-only', () => {
+    assert.equal(diskFault(file, looks(undefined, erofs)), 'read-only-file-system');
+    assert.equal(diskFault(file, looks([line(1, '/', 'rw', 'rw'), line(2, '/srv', 'rw', 'rw,errors=remount-ro,emergency_ro')])), 'read-only-file-system');
+    assert.equal(diskFault(file, looks([line(1, '/', 'rw', 'rw')])), 'disk', 'writable: full or failing');
+    assert.equal(diskFault(file, looks(undefined)), 'disk');
   });
 });

@@ -45,6 +45,16 @@ describe('the answer to a message whose turn failed', () => {
     assert.match(text, /^Countersign could not handle this message: its database cannot take writes right now \(its disk is full or failing\), so nothing was changed\./);
   });
 
+  it('says the file system holding the database is read-only, not full, when the store says so; a read-only PostgreSQL is still a standby', async () => {
+    const [text] = await answerTo('message', failure, () => 'read-only-file-system');
+    assert.equal(
+      text,
+      'Countersign could not handle this message: its database cannot take writes right now (the file system holding it is read-only, not full), so nothing was changed. Tell the team that runs Countersign: its log and /readyz say how to make it writable again.',
+    );
+    const [standby] = await answerTo('message', failure, () => 'read-only');
+    assert.match(standby, /^Countersign could not handle this message: its database is read-only right now \(a standby, as after a failover\), so nothing was changed\./);
+  });
+
   it('says the database was changed under it, and that it needs restoring, when the store calls it damaged', async () => {
     const [text] = await answerTo('message', failure, () => 'damaged');
     assert.match(text, /^Countersign could not handle this message: its database was changed under it \(a file or table removed or replaced, or its audit log emptied\), so nothing was changed and Countersign is stopping\. Tell the team that runs Countersign: its log names what changed, and its next start checks the audit log against the signed checkpoints and says whether a backup is needed\.$/);

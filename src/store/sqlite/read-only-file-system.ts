@@ -44,6 +44,15 @@ export function readOnlyFileSystem(file: string, looks: ReadOnlyLooks = SYSTEM):
   );
 }
 
+/**
+ * Which storage fault a storage error of SQLite's is (store.ts storageFault): `read-only-file-system`
+ * while the file system holding the database is read-only (SQLite's "disk I/O error" does not say so),
+ * so that people are not told the disk is full or failing; else `disk`.
+ */
+export function diskFault(file: string, looks: ReadOnlyLooks = SYSTEM): 'disk' | 'read-only-file-system' {
+  return readOnlyHow(path.dirname(path.resolve(file)), looks) ? 'read-only-file-system' : 'disk';
+}
+
 function readOnlyHow(dir: string, looks: ReadOnlyLooks): string | undefined {
   try {
     looks.access(dir, fs.constants.W_OK);

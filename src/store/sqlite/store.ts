@@ -16,6 +16,7 @@ import { InlineWriter, type StoreWriter } from './writer';
 import { ThreadWriter } from './thread-writer';
 import { isDamaged, isStorageFault, StoreBusyError } from './write-lock';
 import { DatabaseFileGoneError } from './file-watch';
+import { diskFault } from './read-only-file-system';
 import { watchForDamage } from './damage-watch';
 import type { WriterThreadBoot } from './writer-boot';
 
@@ -112,7 +113,8 @@ export class SqliteStore implements CountersignStore {
       this.stopOnDamage(err);
       return 'damaged';
     }
-    return isStorageFault(err) ? 'disk' : undefined;
+    // A read-only file system is told apart from a full or failing disk (read-only-file-system.ts).
+    return isStorageFault(err) ? diskFault(this.file) : undefined;
   }
 
   /**
