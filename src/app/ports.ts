@@ -169,6 +169,13 @@ export interface RequestStore {
    * (one instance: SQLite), leases run on the use cases' own clock.
    */
   databaseTime?(): Promise<Date>;
+  /**
+   * Why what this store lists cannot be trusted right now, in words, or undefined: a request this
+   * instance saw stored is gone from the database or back at an earlier version (rows deleted or the
+   * table emptied under it: src/store/request-witness.ts), as readiness says. Kept until a restart.
+   * SQLite looks now (two reads by primary key); PostgreSQL says what its last readiness probe found.
+   */
+  lostRequests?(): Promise<string | undefined>;
 }
 
 /** How a read of the audit log finds its records. */

@@ -117,6 +117,21 @@ export interface PendingView {
   membershipUnknown?: string;
   /** The catalog's command names, so each line writes its request's command as it would be typed again (commandWords). */
   commandNames?: readonly string[];
+  /** Said when the request store cannot be trusted (requests lost under it): the lists may leave out open requests. */
+  untrusted?: string;
+}
+
+/**
+ * What `pending` and `status` say while a request this instance saw stored is gone from the database
+ * or back at an earlier version (RequestStore.lostRequests): an empty list would be false comfort.
+ */
+export const UNTRUSTED_STORE =
+  'Countersign\'s request store cannot be trusted right now: a request it had stored is missing from its database or back at an earlier version (rows deleted or the table emptied while it ran), so open requests may be left out and a request may show as it was before its latest decisions. ' +
+  'Countersign is not ready until its database is restored (its /readyz says why): tell the team that runs Countersign; `countersign audit verify` names every request lost.';
+
+/** UNTRUSTED_STORE when the store says requests were lost under it, else undefined. */
+async function untrustedStore(deps: AppDeps): Promise<string | undefined> {
+  return (await deps.store.requests.lostRequests?.()) ? UNTRUSTED_STORE : undefined;
 }
 
 /** Where `pending` lists everything the person may see. */
@@ -139,7 +154,8 @@ export async function pending(deps: AppDeps, actor: Actor, where: Pick<Source, '
   // Waiting for their decision: what their approval would fill now (decisions.ts), not a copy of its rule.
   const { would, unknown } = await decisionsOf(deps, actor);
   const commandNames = commandNamesOf(deps);
-  const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0, toReview: [], toReviewCount: 0, elsewhereCount: 0, commandNames, ...(unknown ? { membershipUnknown: unknown } : {}) };
+  const untrusted = await untrustedStore(deps);
+  const view: PendingView = { toDecide: [], toDecideCount: 0, mine: [], mineCount: 0, toReview: [], toReviewCount: 0, elsewhereCount: 0, commandNames, ...(unknown ? { membershipUnknown: unknown } : {}), ...(untrusted ? { untrusted } : {}) };
   const here = (r: ApprovalRequest) => shownIn(r, where) || (view.elsewhereCount++, false);
   for (let offset = 0; ; offset += PENDING_PAGE) {
     const page = await deps.store.requests.list({ states: [...OPEN_STATES], limit: PENDING_PAGE, offset });
@@ -212,6 +228,9 @@ export type StatusAnswer = { show: ApprovalRequest } | { say: string };
  * audit trail. What is not shaped as a request id at all (a typo) is not recorded.
  */
 export async function statusIn(deps: AppDeps, actor: Actor, requestId: string, where: Source, unseen: PersonRefusals): Promise<StatusAnswer> {
+  // Requests lost under the store: "not found", or a card at an earlier version, would mislead.
+  const untrusted = await untrustedStore(deps);
+  if (untrusted) return { say: untrusted };
   const { request: r, graphSaid, hidden } = await statusSeen(deps, actor, requestId);
   if (!r) {
     const say = notSeenText(requestId) + (graphSaid ? ` Countersign could not check your Entra group memberships (${graphSaid.replace(/[.\s]+$/, '')}), so a request you decide through a group is not shown: try again in a minute.` : '');

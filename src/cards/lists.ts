@@ -177,7 +177,8 @@ function pendingCardView(view: PendingView, sandbox: boolean, shown: number): ob
     markdown: `${md(`${r.id}: ${commandWords(r.command, r.parameters, view.commandNames)} by ${withDistinctNames(r).requester.name}, run without approval (break-glass), ${stateWords(r.state)}`)}${reviewTime(r)}; ratify or flag it on its card`,
   });
   const reviews = view.toReviewCount ? [section('Break-glass uses waiting for your review', view.toReview ?? [], view.toReviewCount, review)] : [];
-  return listCardView('Pending requests', [unknown, elsewhere].filter((x) => x !== undefined).join(' ') || undefined, [
+  // Requests lost under the store: "(none)" must not read as "nothing is open" either.
+  return listCardView('Pending requests', [view.untrusted, unknown, elsewhere].filter((x) => x !== undefined).join(' ') || undefined, [
     section('Waiting for your decision', view.toDecide, view.toDecideCount),
     ...reviews,
     section('Your open requests', view.mine, view.mineCount),

@@ -1,15 +1,19 @@
 /** What people may ask about: help, their pending list, a request's status, read-only queries, and the tenant gate. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { PENDING_SHOWN } from '../../src/app/queries';
+import path from 'node:path';
+import { PENDING_SHOWN, UNTRUSTED_STORE } from '../../src/app/queries';
+import { openSqliteStore } from '../../src/store/sqlite';
+import Database from 'better-sqlite3';
+import { tempDir } from '../store/fixtures';
 import { pendingCard } from '../../src/cards/lists';
 import { cardText } from '../support/connector';
 import { REFUSAL_BUDGET } from '../../src/app/refusal-budget';
 import { policyLines } from '../../src/domain/policy-text';
 import { RefusalReason } from '../../src/domain/refusal';
-import { appOnFakes, type AppOnFakes } from '../support/app-on-fakes';
+import { appOnFakes, appOnStore, type AppOnFakes } from '../support/app-on-fakes';
 import { alice, bob, carol, dave, EXAMPLE_CONFIG, erin, mallory, sourceIn } from '../support/people';
-import { asked, click, freshFakesEachTest, statusShown } from './steps';
+import { asked, click, freshFakesEachTest, settle, statusShown } from './steps';
 
 describe('app: queries', () => {
   let f: AppOnFakes;
@@ -23,6 +27,33 @@ describe('app: queries', () => {
     f = appOnFakes({ configText: text });
     const entry = (await f.app.help(alice)).find((e) => e.usage === 'delete resource group <name>');
     assert.equal(entry?.approval, 'needs 1 approval from platform-approvers within 1 hour; a reason is required; asked only in a channel');
+  });
+
+  it('says in pending and status that the request store cannot be trusted while requests are gone from it (SQLite: the table emptied under it), not "(none)"', async () => {
+    const tmp = tempDir();
+    const file = path.join(tmp.dir, 'countersign.db');
+    const g = appOnStore(await openSqliteStore({ file }));
+    try {
+      const r = await asked(g, alice, 'delete resource group staging-old');
+      const before = cardText(pendingCard(await g.app.pending(bob), false));
+      assert.ok(before.includes(r.id) && !before.includes(UNTRUSTED_STORE), before);
+      // Someone empties the table under the running instance (a sqlite3 shell; PostgreSQL's TRUNCATE).
+      const shell = new Database(file);
+      shell.exec('DELETE FROM requests');
+      shell.close();
+      const view = await g.app.pending(bob);
+      assert.match(view.untrusted ?? '', /^Countersign's request store cannot be trusted right now: a request it had stored is missing from its database/);
+      assert.equal(view.untrusted, UNTRUSTED_STORE);
+      assert.ok(cardText(pendingCard(view, false)).includes("Countersign's request store cannot be trusted right now"), 'said above the empty lists');
+      const where = sourceIn({ id: 'a:personal-alice', conversationType: 'personal' });
+      assert.deepEqual(await g.app.statusIn(alice, r.id, where), { say: UNTRUSTED_STORE });
+      assert.match(UNTRUSTED_STORE, /\/readyz/);
+      assert.match(UNTRUSTED_STORE, /`countersign audit verify`/);
+    } finally {
+      await settle(g);
+      await g.store.close();
+      tmp.remove();
+    }
   });
 
   it('shows in help every command with its approval rule, and which ones this person may ask for', async () => {

@@ -887,6 +887,16 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.equal(await store.ping(), false, 'a later write does not bring the lost request back');
       });
 
+      it('says what it lists cannot be trusted once the table of requests is emptied under it, as readiness does', async function () {
+        if (!h.exec) this.skip();
+        await store.requests.insert(aRequest('req-last'), [anEvent('request.created')]);
+        assert.equal(await store.ping(), true);
+        assert.equal(await store.requests.lostRequests?.(), undefined, 'nothing lost');
+        await h.exec('DELETE FROM requests');
+        assert.equal(await store.ping(), false);
+        assert.match((await store.requests.lostRequests?.()) ?? '', /^request req-last, which this instance saw stored at version 1, is gone from the table requests of /);
+      });
+
       it('is not ready when the newest request at its first probe is emptied from the table under it, and when a request went back to an earlier version', async function () {
         if (!h.exec) this.skip();
         const r = aRequest('req-old');

@@ -65,6 +65,11 @@ export class PostgresRequestStore implements RequestStore {
 
   constructor(private readonly writer: PgWriter) {}
 
+  /** A request lost under the store, as the last readiness probe found it (readiness.ts lostRequestProblem). */
+  async lostRequests(): Promise<string | undefined> {
+    return this.witness.found;
+  }
+
   async insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit, once?: OnceOpen): Promise<AuditRecord[]> {
     if (request.version !== 1) {
       throw new RangeError(`a new request must have version 1; request ${request.id} has version ${request.version}`);

@@ -58,6 +58,8 @@ export class SqliteRequestStore implements RequestStore {
   constructor(
     db: Database.Database,
     private readonly writer: StoreWriter,
+    /** The database file, as a lost request's problem names it. */
+    private readonly where = 'the database',
   ) {
     this.versionStmt = db.prepare('SELECT version FROM requests WHERE id = ?').pluck();
     this.witnessStmt = db.prepare('SELECT (SELECT version FROM requests WHERE id = ?) AS version, EXISTS (SELECT 1 FROM request_versions WHERE request_id = ? AND version = ?) AS saved');
@@ -122,6 +124,11 @@ export class SqliteRequestStore implements RequestStore {
     if (!w) return undefined;
     const found = this.witnessStmt.get(w.id, w.id, w.version) as { version: number | null; saved: number };
     return this.witness.judge(w, { version: found.version ?? undefined, saved: found.saved === 1 }, where);
+  }
+
+  /** What readiness would say of a request lost under the store, looked at now (the same two reads). */
+  async lostRequests(): Promise<string | undefined> {
+    return this.lostRequestProblem(this.where);
   }
 
   /** Keeps a stored version (frozen) as the latest known, unless a later one is known already. */

@@ -76,7 +76,7 @@ export class SqliteStore implements CountersignStore {
   ) {
     // Every read, a background one too (a sweep's, whose failure is only logged), stops the store on a damaged file.
     const reads = watchForDamage(db, (err) => this.stopOnDamage(err));
-    this.requests = new SqliteRequestStore(reads, writer);
+    this.requests = new SqliteRequestStore(reads, writer, file);
     this.audit = new SqliteAuditLog(reads, writer, pageSize);
     this.conversations = new SqliteConversationStore(reads, writer);
     this.cards = this.conversations;
