@@ -1,6 +1,6 @@
 /**
- * A command's effective policy in words, one line per aspect (who may ask, who must approve, the
- * reason, how long approvers have, when it may run), for `countersign config check` and help.
+ * A command's effective policy in words, one line per aspect (who may ask, who must approve, who is
+ * sent it, the reason, how long approvers have, when it may run), for `countersign config check` and help.
  * Each aspect is its own function, so a new aspect is a new line.
  */
 import type { CommandSpec, RequesterRule } from './catalog';
@@ -122,6 +122,7 @@ export function policyLines(command: CommandSpec): PolicyLine[] {
   return [
     { aspect: 'who may ask', text: whoMayAsk(p) },
     { aspect: 'who must approve', text: whoMustApprove(p) },
+    { aspect: 'who is sent it', text: whoIsSentIt(p) },
     { aspect: 'reason', text: reasonText(p) },
     { aspect: 'time to decide', text: timeToDecide(p) },
     { aspect: 'when it may run', text: whenItMayRun(p) },
@@ -141,6 +142,16 @@ export function whoMustApprove(p: Pick<Policy, 'approvals' | 'approverRoles' | '
   const each = requirementsOf(p).map((req) => `${req.count} from ${requirementLabel(req)}`);
   const people = p.approvals > 1 ? ', by different people' : '';
   return `${each.join(' AND ')}${people}, never the requester`;
+}
+
+/**
+ * Where a request's card goes (as `help` in Teams says it, naming the channels here): the approvers in
+ * personal chats unless `notify.approvers: none`, and each approval channel (`notify.channels`).
+ */
+function whoIsSentIt(p: Policy): string {
+  const personal = p.notify?.approvers === 'none' ? 'no personal message to approvers (notify.approvers: none)' : 'each approver in a personal chat';
+  const channels = p.notify?.channels ?? [];
+  return channels.length > 0 ? `${personal}; the card also posted to ${plural(channels.length, 'approval channel')}: ${channels.join(', ')}` : `${personal}; no approval channel`;
 }
 
 function reasonText(p: Policy): string {

@@ -317,6 +317,15 @@ describe('app: read-only commands, who may run them, and their record', () => {
     assert.deepEqual(policyLines(f.config.catalog.commands.find((c) => c.name === 'list groups')!), [{ aspect: 'approval', text: 'none: read-only, answered at once' }]);
   });
 
+  it('says in config check\'s words who is sent a command\'s requests: approvers personally or not, and which approval channels get its card', () => {
+    const sentTo = (configText: string) => policyLines(appOnFakes({ configText }).config.catalog.commands.find((c) => c.name === 'delete resource group')!).find((l) => l.aspect === 'who is sent it')?.text;
+    const example = fs.readFileSync(EXAMPLE_CONFIG, 'utf8');
+    assert.equal(sentTo(example), 'each approver in a personal chat; no approval channel');
+    const withNotify = (notify: string) => example.replace(/(- name: delete resource group[\s\S]*?)ttl: 1h\n/, `$1ttl: 1h\n      notify: ${notify}\n`);
+    assert.ok(withNotify('{}').includes('notify: {}'), 'the example config changed');
+    assert.equal(sentTo(withNotify('{ approvers: none, channels: ["19:approvals@thread.tacv2", "19:oncall@thread.tacv2"] }')), 'no personal message to approvers (notify.approvers: none); the card also posted to 2 approval channels: 19:approvals@thread.tacv2, 19:oncall@thread.tacv2');
+  });
+
   it('refuses a read-only command\'s policy that says anything but who may run it and from where', () => {
     assert.throws(
       () => appOnFakes({ configText: withReaders('{ approverRoles: [platform-approvers], requesterRoles: [requesters] }') }),
