@@ -69,7 +69,7 @@ describe('countersign config check', function () {
     assert.match(r.stdout, /\n  directory: Microsoft Graph https:\/\/graph\.microsoft\.us, answers kept 2 minutes? \(the identity needs User\.Read\.All and GroupMember\.Read\.All\)\n/);
   });
 
-  it("shows each command's effective policy in words: who may ask, who must approve, the reason, when it may run", () => {
+  it("shows each command's effective policy in words: who may ask, who must approve, who is sent it, the reason, when it may run", () => {
     const r = check(fixture('quorum.yaml'));
     assert.equal(r.status, 0, r.stderr);
     assert.ok(
@@ -78,6 +78,7 @@ describe('countersign config check', function () {
           '  drop group',
           '    who may ask: members of requesters, in a personal chat, group chat or channel',
           '    who must approve: 1 from platform-approvers AND 1 from security, by different people, never the requester',
+          '    who is sent it: each approver in a personal chat; no approval channel',
           '    reason: required, at least 20 characters, saying something (no placeholders or repeats)',
           '    time to decide: within 2 hours, then it expires',
           '    when it may run: at once when approved, or later with "at <time>"; an approval stays valid 7 days; right before it runs, the approvers\' roles are checked again and a drift check must find the target unchanged',
@@ -86,7 +87,7 @@ describe('countersign config check', function () {
       ),
       r.stdout,
     );
-    assert.match(r.stdout, /  create group\n    who may ask: anyone in an allowed tenant, .*\n    who must approve: 1 from platform-approvers, never the requester\n    reason: optional\n/);
+    assert.match(r.stdout, /  create group\n    who may ask: anyone in an allowed tenant, .*\n    who must approve: 1 from platform-approvers, never the requester\n    who is sent it: each approver in a personal chat; no approval channel\n    reason: optional\n/);
   });
 
   it('says in the time to decide when those who have not decided are reminded, as help does', () => {
