@@ -67,10 +67,25 @@ function readLocalTrial(dataDir: string): Recorded | null | 'unreadable' {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: the process lives but is someone else's; ESRCH: it is gone.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !zombie(pid);
+}
+
+/**
+ * Whether the process has ended and waits only to be reaped (Linux's /proc: state Z). One whose parent
+ * died is handed to the container's first process, which in a CI container often reaps nothing: it keeps
+ * its pid but holds no port and runs nothing, so it is not a Playground still running.
+ */
+function zombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S …": the command's name may hold spaces and parentheses, so the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -1,7 +1,8 @@
 /** The local trial's own settings, read as the bot's are: empty is not set, a wrong value is named. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { clearStaleLocalTrial, DEFAULT_PLAYGROUND_PORT, localTrialFile, playgroundBrowserSetting, playgroundPortSetting, runningLocalTrial, writeLocalTrial } from '../../scripts/local-trial-file';
@@ -55,6 +56,26 @@ describe("the local trial's settings", () => {
         `The npm run local that wrote ${localTrialFile(dir)} (pid ${owner}) ended without stopping (killed?): removed the file it left. ` +
           `A process has the pid its Agents Playground had (${process.pid}): if port 41450 is said to be in use, that Playground still runs: stop it (kill ${process.pid}).`,
       );
+    });
+
+    it("takes a Playground that ended but was never reaped (a zombie: its parent died, and a CI container's first process reaps nothing) as gone", async () => {
+      // `sh` starts a short `sleep` in the background and then becomes a long one, which never reaps the
+      // short one when it ends (the shell cannot have reaped it before: it still ran): a zombie for seconds.
+      const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 10'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      try {
+        const zombiePid = Number((await once(parent.stdout!, 'data'))[0].toString().trim());
+        const state = (): string => {
+          const stat = readFileSync(`/proc/${zombiePid}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+        };
+        for (let i = 0; i < 200 && state() !== 'Z'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(state(), 'Z', 'the background process is a zombie');
+        const owner = deadPid();
+        writeFileSync(localTrialFile(dir), JSON.stringify({ playgroundPort: 41450, pid: owner, playgroundPid: zombiePid }));
+        assert.equal(clearStaleLocalTrial(dir), `The npm run local that wrote ${localTrialFile(dir)} (pid ${owner}) ended without stopping (killed?): removed the file it left.`);
+      } finally {
+        parent.kill('SIGKILL');
+      }
     });
   });
 });
