@@ -133,10 +133,14 @@ const BREAK_GLASS_EXAMPLE: Action[][] = [
 ];
 
 /** A request nobody decides for 2 h: every run checks its reminder and its escalation at least once. */
+/** Reminds and escalates, then (through a crash) lets the request run out its 4 hours: the random runs need not. */
 const REACH_EXAMPLE: Action[][] = [
   [{ kind: 'create', who: 0, on: 0 }],
   [{ kind: 'time', minutes: 125, on: 1 }],
   [{ kind: 'settle', on: 0 }],
+  [{ kind: 'crash', on: 1 }],
+  [{ kind: 'time', minutes: 125, on: 0 }],
+  [{ kind: 'settle', on: 1 }],
 ];
 
 /** ARM as the model sees it: every change sent and every one followed again, by correlation id. */
@@ -495,7 +499,7 @@ async function runModel(config: CountersignConfig, numRuns: number, examples: Ac
           await run.close();
         }
       }),
-      // Besides the random runs, one that surely approves on someone's behalf, one that surely reviews a break-glass use, and one that surely reminds and escalates.
+      // Besides the random runs, one that surely approves on someone's behalf, one that surely reviews a break-glass use, and one that surely reminds, escalates, survives a crash and expires.
       { numRuns, endOnFailure: true, examples: examples.map((e) => [e]) },
     );
     // The runs must reach what the invariants are about, or they prove nothing.
