@@ -4,7 +4,7 @@
  * so no adapter has to know that an approval starts anything.
  */
 import type { CommandSpec } from '../domain/catalog';
-import { DECIDABLE_STATES, ENDED_STATES, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
+import { ENDED_STATES, OPEN_STATES, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { withLogContext } from '../log/context';
 import { describeUntil, exampleDay, zoneOrUtc } from '../domain/delegation-time';
 import type { Delegation } from '../domain/delegation';
@@ -29,7 +29,7 @@ import { sweepUnfinishedRounds } from './round-resume';
 import { OUTCOME_MESSAGE, sendOwedOutcomeMessages } from './outcome-message';
 import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
-import { CommitOutcomeUnknownError, outsideTurn, type CardMessage, type StorageFault } from './ports';
+import { CommitOutcomeUnknownError, outsideTurn, type CardMessage, type RequestQuery, type StorageFault } from './ports';
 import { cardViewers, personalView, refreshProblem, unseenText, type PersonalView } from './personal-view';
 import { help, helpOn, pending, pendingIn, statusIn, usage, type HelpEntry, type HelpTopic, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
 import { recordConfigLoaded } from './startup';
@@ -44,6 +44,52 @@ import { answerMessageChange, type ChangedMessage } from './message-changes';
 export const ENDED_CARDS_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** The same for requests still open: their next change brings their cards up to date anyway, so only the last hour's. */
 export const OPEN_CARDS_WINDOW_MS = 60 * 60 * 1000;
+
+/** Requests the start's look at the cards reads at a time (refreshCards): probes and clicks are answered between pages. */
+const START_PAGE = 500;
+/** Card updates the start's look keeps under way at once: each waits the notifier's settle time first, so one at a time took that long a card. */
+const START_CARDS_AT_ONCE = 20;
+
+/**
+ * Reads the requests `query` matches page by page, oldest first, giving each page to `work`, which
+ * answers how far the next page starts (the page's length, less those it took out of the query's
+ * states); the event loop gets a turn between pages. A request that changes meanwhile may be read
+ * twice or not at all: the start's look is catching up, and its next change brings it up to date.
+ */
+async function eachPage(deps: AppDeps, query: RequestQuery, work: (page: ApprovalRequest[]) => Promise<number>): Promise<void> {
+  for (let offset = 0; ; ) {
+    const page = await deps.store.requests.list({ ...query, limit: START_PAGE, offset });
+    const advance = await work(page);
+    if (page.length < START_PAGE) return;
+    offset += advance;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Brings cards up to date (notifier.cardChanged) with at most `limit` requests' updates under way; the first failure is thrown by idle(). */
+class CardsAtOnce {
+  private readonly under = new Set<Promise<void>>();
+  private failure: { err: unknown } | undefined;
+
+  constructor(
+    private readonly notifier: Pick<AppDeps['notifier'], 'cardChanged'>,
+    private readonly limit: number,
+  ) {}
+
+  async change(r: ApprovalRequest): Promise<void> {
+    while (this.under.size >= this.limit) await Promise.race(this.under);
+    const work: Promise<void> = this.notifier
+      .cardChanged(r)
+      .catch((err: unknown) => void (this.failure ??= { err }))
+      .finally(() => this.under.delete(work));
+    this.under.add(work);
+  }
+
+  async idle(): Promise<void> {
+    await Promise.all(this.under);
+    if (this.failure) throw this.failure.err;
+  }
+}
 
 /** Work under way that tells people, which a stop waits for (and then cuts: stopTelling, cutTelling). */
 class Telling {
@@ -427,18 +473,38 @@ export class Countersign {
    */
   async refreshCards(): Promise<number> {
     const now = this.deps.clock.now().getTime();
-    const ended = await this.deps.store.requests.list({ states: [...ENDED_STATES], updatedSince: new Date(now - ENDED_CARDS_WINDOW_MS).toISOString() });
-    const open = await this.deps.store.requests.list({ states: [...OPEN_STATES], updatedSince: new Date(now - OPEN_CARDS_WINDOW_MS).toISOString() });
-    const recent = new Set([...ended, ...open].map((r) => r.id));
+    const cards = new CardsAtOnce(this.deps.notifier, START_CARDS_AT_ONCE);
+    // Only the ids of those brought up to date are kept: a start over tens of thousands of requests
+    // holds one page of rows at a time, and answers probes and clicks between pages.
+    const recent = new Set<string>();
+    const ended = { states: [...ENDED_STATES], updatedSince: new Date(now - ENDED_CARDS_WINDOW_MS).toISOString() };
+    await eachPage(this.deps, ended, async (page) => {
+      for (const r of page) {
+        recent.add(r.id);
+        await cards.change(r);
+      }
+      return page.length;
+    });
+    // Every request still open, in one pass: those still waiting for approval that this config would
+    // never let run end now (their end updates their cards): every one, however long unchanged, not
+    // only the last hour's. The config is read at the start, so the start is where a request becomes
+    // one it would never let run; one with no reminder or escalation to fall due would otherwise wait
+    // for a click or its expiry. The last hour's others have their cards brought up to date.
+    const openSince = new Date(now - OPEN_CARDS_WINDOW_MS).toISOString();
+    await eachPage(this.deps, { states: [...OPEN_STATES] }, async (page) => {
+      const unaskable = await endUnaskableAtStart(this.deps, page);
+      for (const r of page) {
+        if (r.updatedAt < openSince) continue;
+        recent.add(r.id);
+        if (!unaskable.has(r.id)) await cards.change(r);
+      }
+      // Those ended are no longer open: the next page starts that many rows earlier.
+      return page.length - unaskable.size;
+    });
     const lost = await this.expiredAtAuditLoss(recent);
-    // Those still waiting for approval that this config would never let run end now (their end updates
-    // their cards): every one, however long unchanged, not only the last hour's. The config is read at
-    // the start, so the start is where a request becomes one it would never let run; one with no
-    // reminder or escalation to fall due would otherwise wait for a click or its expiry.
-    const waiting = await this.deps.store.requests.list({ states: [...DECIDABLE_STATES] });
-    const unaskable = await endUnaskableAtStart(this.deps, waiting);
-    for (const r of [...lost, ...ended, ...open.filter((x) => !unaskable.has(x.id))]) await this.deps.notifier.cardChanged(r);
-    return lost.length + ended.length + open.length;
+    for (const r of lost) await cards.change(r);
+    await cards.idle();
+    return lost.length + recent.size;
   }
 
   /**

@@ -1413,5 +1413,28 @@ describe('app: reaching approvers', () => {
       assert.equal(f.notifier.cardRefreshes(r.id).at(-1), `failed@${shownVersion(stored)}`, 'its end updates its card');
       assert.equal((await f.request(live.id)).state, 'pending', 'one the config still lets run waits on');
     });
+
+    it('is ended at the start among more requests than one page holds, none passed over after a page whose requests it ended', async () => {
+      const quiet = reachConfigText([`notify: { channels: ["${APPROVALS_CHANNEL}"] }`]);
+      const longer = quiet.replace('      ttl: 1h\n', '      ttl: 4h\n');
+      f = appOnFakes({ configText: longer, messenger: sent });
+      const alices = await created();
+      const daves = await created(dave, 'delete resource group staging-older');
+      // 1,300 more of them, Alice's and Dave's in turn (the start reads 500 at a time): copies of the two, as stored.
+      const ids = { alice: [alices.id], dave: [daves.id] };
+      for (let i = 0; i < 1300; i++) {
+        const from = i % 2 === 0 ? alices : daves;
+        const id = `${from.id}-${i}`;
+        await f.deps.store.requests.insert({ ...from, id }, []);
+        (from === alices ? ids.alice : ids.dave).push(id);
+      }
+      f.deps.config = parseConfig(aliceNoRequester(longer), EXAMPLE_CONFIG);
+      f.clock.advance(2 * 60 * MINUTE);
+      await f.anotherRun().refreshCards();
+      await f.app.tellingIdle();
+      const states = async (list: string[]) => new Set(await Promise.all(list.map(async (id) => (await f.request(id)).state)));
+      assert.deepEqual(await states(ids.alice), new Set(['failed']), 'every one of Alice\'s, on every page');
+      assert.deepEqual(await states(ids.dave), new Set(['pending']), 'every one of Dave\'s waits on');
+    });
   });
 });
