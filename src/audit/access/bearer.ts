@@ -5,7 +5,6 @@
  * algorithms are accepted. The token itself is never
  * logged or recorded: a refusal carries jose's error code and the claim that failed.
  */
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { Actor } from '../../domain/request';
 
@@ -27,6 +26,16 @@ export interface AuditHttpConfig {
 export type BearerCheck =
   | { ok: true; actor: Actor; appId?: string }
   | { ok: false; status: 401 | 403; reason: 'missing-token' | 'invalid-token' | 'no-expiry' | 'id-token' | 'token-lifetime-too-long' | 'missing-object-id' | 'tenant-not-allowed' | 'not-an-auditor'; detail: string; actor?: Actor };
+
+/**
+ * jose, loaded by the first checker made: only a config with `audit.http` makes one, and loading its
+ * ES modules would otherwise cost every start tens of milliseconds.
+ */
+let joseLoaded: typeof import('jose') | undefined;
+function jose(): typeof import('jose') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (joseLoaded ??= require('jose') as typeof import('jose'));
+}
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
 /** Clock skew allowed on exp and nbf. */
@@ -53,6 +62,7 @@ function actorOf(claims: JWTPayload): Actor {
 }
 
 function why(err: unknown): string {
+  const { errors } = jose();
   if (err instanceof errors.JWTExpired) return `${err.code}: the token has expired`;
   if (err instanceof errors.JWTClaimValidationFailed) return `${err.code}: the ${err.claim} claim ${err.reason === 'check_failed' ? 'is wrong' : err.reason}`;
   if (err instanceof errors.JOSEError) return `${err.code}: ${err.message.slice(0, 200)}`;
@@ -96,6 +106,7 @@ function idTokenProblem(claims: JWTPayload): string | undefined {
 
 /** A checker for Authorization headers under one configuration. */
 export function bearerChecker(config: AuditHttpConfig, tenantAllowed: (tenantId: string) => boolean, now: () => Date): (authorization: string | undefined) => Promise<BearerCheck> {
+  const { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } = jose();
   const keys: JWTVerifyGetKey = 'uri' in config.jwks ? createRemoteJWKSet(new URL(config.jwks.uri)) : createLocalJWKSet({ keys: config.jwks.keys });
   return async (authorization) => {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
