@@ -29,12 +29,13 @@ import { sweepUnfinishedRounds } from './round-resume';
 import { OUTCOME_MESSAGE, sendOwedOutcomeMessages } from './outcome-message';
 import { sweepScheduled } from './schedule';
 import { breakGlassGate, sweepBreakGlassReviews, tellBreakGlass } from './break-glass';
-import { CommitOutcomeUnknownError, outsideTurn, type CardMessage, type RequestQuery, type StorageFault } from './ports';
+import { CommitOutcomeUnknownError, outsideTurn, type CardMessage, type StorageFault } from './ports';
 import { cardViewers, personalView, refreshProblem, unseenText, type PersonalView } from './personal-view';
 import { help, helpOn, pending, pendingIn, statusIn, usage, type HelpEntry, type HelpTopic, type PendingAnswer, type PendingView, type StatusAnswer } from './queries';
 import { recordConfigLoaded } from './startup';
 import { PersonRefusals, refuseFormAnswer, type FormAnswer } from './person-refusals';
 import { endUnaskableAtStart } from './unaskable';
+import { eachPage } from './sweep-each';
 import { createRequest, runQuery, type CreateInput, type CreateResult } from './requests';
 import { interpret, type Interpretation } from './interpret';
 import { answerMessageChange, type ChangedMessage } from './message-changes';
@@ -45,26 +46,8 @@ export const ENDED_CARDS_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** The same for requests still open: their next change brings their cards up to date anyway, so only the last hour's. */
 export const OPEN_CARDS_WINDOW_MS = 60 * 60 * 1000;
 
-/** Requests the start's look at the cards reads at a time (refreshCards): probes and clicks are answered between pages. */
-const START_PAGE = 500;
 /** Card updates the start's look keeps under way at once: each waits the notifier's settle time first, so one at a time took that long a card. */
 const START_CARDS_AT_ONCE = 20;
-
-/**
- * Reads the requests `query` matches page by page, oldest first, giving each page to `work`, which
- * answers how far the next page starts (the page's length, less those it took out of the query's
- * states); the event loop gets a turn between pages. A request that changes meanwhile may be read
- * twice or not at all: the start's look is catching up, and its next change brings it up to date.
- */
-async function eachPage(deps: AppDeps, query: RequestQuery, work: (page: ApprovalRequest[]) => Promise<number>): Promise<void> {
-  for (let offset = 0; ; ) {
-    const page = await deps.store.requests.list({ ...query, limit: START_PAGE, offset });
-    const advance = await work(page);
-    if (page.length < START_PAGE) return;
-    offset += advance;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}
 
 /** Brings cards up to date (notifier.cardChanged) with at most `limit` requests' updates under way; the first failure is thrown by idle(). */
 class CardsAtOnce {

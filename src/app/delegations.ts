@@ -19,6 +19,7 @@ import { accessForView, accessWithGroups } from './group-access';
 import { delegationIdFor, revocationIdFor } from './ids';
 import { DelegationConflictError } from './ports';
 import { sendEndingMessage } from './outcome-message';
+import { requestsWhere } from './sweep-each';
 
 /** The person named by @mention, or why the Teams layer could not tell who they are. */
 export type NamedPerson = Actor | { unresolved: string };
@@ -303,10 +304,11 @@ export async function withdrawRanOutCards(deps: AppDeps, ranOut: readonly Delega
  * delegate. A store that cannot be read here costs the line, not the delegation.
  */
 async function waitingFor(deps: AppDeps, d: Delegation, roles: Roles): Promise<string> {
-  const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] }).catch(() => undefined);
-  if (!open) return '';
   const now = deps.clock.now();
-  const ids = open.filter((r) => delegatesToTell(r, peopleToDecide(r, roles), [d], now).has(d.delegate.aadObjectId.toLowerCase())).map((r) => r.id);
+  const theirs = (r: ApprovalRequest) => delegatesToTell(r, peopleToDecide(r, roles), [d], now).has(d.delegate.aadObjectId.toLowerCase());
+  const waiting = await requestsWhere(deps, { states: [...DECIDABLE_STATES] }, theirs).catch(() => undefined);
+  if (!waiting) return '';
+  const ids = waiting.map((r) => r.id);
   if (ids.length === 0) return '';
   const shown = ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', ');
   const one = ids.length === 1;

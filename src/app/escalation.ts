@@ -11,16 +11,15 @@ import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { transact, type AppDeps } from './context';
 import { announcingAfter, decidersAudience, delegationsToTell, noDelegations, tellDeciders } from './notifications';
 import { sendEndingMessage } from './outcome-message';
-import { eachRequest } from './sweep-each';
+import { eachRequest, requestsWhere } from './sweep-each';
 import { endUnaskableRequest } from './unaskable';
 
 /** Escalates every request due now; returns their ids. */
 export async function sweepEscalations(deps: AppDeps): Promise<string[]> {
   const now = deps.clock.now();
-  const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
+  const due = await requestsWhere(deps, { states: [...DECIDABLE_STATES] }, (x) => escalationDue(x, now));
   const escalated: string[] = [];
   const ended: string[] = [];
-  const due = open.filter((x) => escalationDue(x, now));
   // The delegates of those it goes to are sent it too (delegation.md).
   const inForce = due.length > 0 ? await delegationsToTell(deps) : noDelegations(deps);
   try {

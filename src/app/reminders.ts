@@ -15,16 +15,15 @@ import { withDistinctNames } from '../domain/display-names';
 import { DECIDABLE_STATES, type ApprovalRequest } from '../domain/request';
 import { commandNamesOf, transact, type AppDeps } from './context';
 import { announcingAfter, decidersAudience, delegatesOf, delegationsToTell, noDelegations, notifyPolicy, reach, type Delegations } from './notifications';
-import { eachRequest } from './sweep-each';
+import { eachRequest, requestsWhere } from './sweep-each';
 import { endUnaskableRequest } from './unaskable';
 
 /** Sends every reminder due now; returns the ids of the requests reminded. */
 export async function sweepReminders(deps: AppDeps): Promise<string[]> {
   if (!deps.messenger) return [];
   const now = deps.clock.now();
-  const open = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
+  const due = await requestsWhere(deps, { states: [...DECIDABLE_STATES] }, (x) => dueReminder(x, now) !== undefined);
   const reminded: string[] = [];
-  const due = open.filter((x) => dueReminder(x, now));
   // The delegates of those reminded are reminded too (delegation.md): as the delegations stand now.
   const inForce = due.length > 0 ? await delegationsToTell(deps) : noDelegations(deps);
   const audienceOf = (x: ApprovalRequest) => toRemind(deps, x, inForce);

@@ -20,6 +20,7 @@ import { commandNamesOf, transact, type AppDeps } from './context';
 import { delegatesOf, delegationsToTell, noDelegations, notifyPolicy, reach, type Delegations } from './notifications';
 import { reminderText } from './reminders';
 import { ROUND } from './round';
+import { requestsWhere } from './sweep-each';
 import { endUnaskableRequest } from './unaskable';
 
 /** Takes up again every round due now; returns the ids of their requests. */
@@ -27,14 +28,14 @@ export async function sweepUnfinishedRounds(deps: AppDeps, open?: readonly Appro
   if (!deps.messenger) return [];
   const now = deps.clock.now();
   const when = { afterMs: ROUND.resumeAfterMs, max: ROUND.maxResumes };
-  const requests = open ?? (await roundsOnRecord(deps, now));
   const resumed: string[] = [];
   // The only instance on its store: a round begun before it started has no live run to wait for
   // (a crash just after a request was saved then tells its approvers within a sweep, not 10 minutes).
   const since = deps.onlyInstanceSince?.getTime();
   const whenFor = (x: ApprovalRequest) => (since !== undefined && x.round && Date.parse(x.round.at) < since ? { ...when, afterMs: 0 } : when);
   // A round still under way on this instance (a slow one) is not sent again beside itself.
-  const due = requests.filter((x) => roundToResume(x, now, whenFor(x)) && !deps.rounds?.has(x.round!.at));
+  const isDue = (x: ApprovalRequest) => roundToResume(x, now, whenFor(x)) && !deps.rounds?.has(x.round!.at);
+  const due = open ? open.filter(isDue) : await roundsOnRecord(deps, now, isDue);
   // A delegate is sent it again only while their delegation is in force.
   const inForce = due.length > 0 ? await delegationsToTell(deps) : noDelegations(deps);
   const ended: string[] = [];
@@ -75,12 +76,13 @@ function mayBeTold(deps: AppDeps, r: ApprovalRequest, told: Delegations): string
 }
 
 /**
- * The requests whose round may be due: those that can be decided, and the break-glass uses with a
- * round announcing them still under way (found by the stores' break-glass column, whatever their state).
+ * The requests whose round `isDue` says is due, among those that can be decided (read page by page:
+ * requestsWhere) and the break-glass uses with a round announcing them still under way (found by the
+ * stores' break-glass column, whatever their state).
  */
-async function roundsOnRecord(deps: AppDeps, now: Date): Promise<ApprovalRequest[]> {
-  const decidable = await deps.store.requests.list({ states: [...DECIDABLE_STATES] });
-  const breakGlass = (await deps.store.requests.list({ reviewDueBy: now.toISOString() })).filter((r) => r.round && breakGlassRound(r.round.occasion));
+async function roundsOnRecord(deps: AppDeps, now: Date, isDue: (r: ApprovalRequest) => boolean): Promise<ApprovalRequest[]> {
+  const decidable = await requestsWhere(deps, { states: [...DECIDABLE_STATES] }, isDue);
+  const breakGlass = (await deps.store.requests.list({ reviewDueBy: now.toISOString() })).filter((r) => r.round && breakGlassRound(r.round.occasion) && isDue(r));
   const seen = new Set(decidable.map((r) => r.id));
   return [...decidable, ...breakGlass.filter((r) => !seen.has(r.id))];
 }

@@ -5,7 +5,9 @@
  * the list waits (to expire, to be escalated or reminded, its execution to be taken over). The sweep
  * still fails in the end, with the first error, after one log line naming every request given up.
  */
+import type { ApprovalRequest } from '../domain/request';
 import type { AppDeps } from './context';
+import type { RequestQuery } from './ports';
 
 export async function eachRequest<R extends { id: string }>(
   deps: Pick<AppDeps, 'log'>,
@@ -28,4 +30,38 @@ export async function eachRequest<R extends { id: string }>(
   if (!first) return;
   deps.log.error({ requestIds: failed.map((f) => f.requestId), failed }, `${what}: ${failed.length} of ${requests.length} request(s) could not be done this time; the next sweep tries again`);
   throw first.err;
+}
+
+/** Requests read at a time by a look over every request in some states: probes and clicks are answered between pages. */
+const REQUEST_PAGE = 500;
+
+/**
+ * Reads the requests `query` matches page by page, oldest first, giving each page to `work`, which
+ * answers how far the next page starts (the page's length, less those it took out of the query's
+ * states); the event loop gets a turn between pages, and only one page is held. A request that
+ * changes between two pages may be read twice or not at all: each such look is a sweep (or the
+ * start's catching up), and the next one, or the request's next change, finds it.
+ */
+export async function eachPage(deps: Pick<AppDeps, 'store'>, query: RequestQuery, work: (page: ApprovalRequest[]) => Promise<number>): Promise<void> {
+  for (let offset = 0; ; ) {
+    const page = await deps.store.requests.list({ ...query, limit: REQUEST_PAGE, offset });
+    const advance = await work(page);
+    if (page.length < REQUEST_PAGE) return;
+    offset += advance;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * Those of the requests `query` matches that `keep` picks, read page by page (eachPage): a sweep over
+ * ten thousand requests waiting for approval holds the few that are due, and does not keep clicks
+ * and probes waiting while it reads the rest.
+ */
+export async function requestsWhere(deps: Pick<AppDeps, 'store'>, query: RequestQuery, keep: (r: ApprovalRequest) => boolean): Promise<ApprovalRequest[]> {
+  const kept: ApprovalRequest[] = [];
+  await eachPage(deps, query, async (page) => {
+    for (const r of page) if (keep(r)) kept.push(r);
+    return page.length;
+  });
+  return kept;
 }
