@@ -14,7 +14,7 @@ import { readRequestTrail, trailProblem } from './request-trail';
 import { unaudited } from './execution-evidence';
 import { runClaimed } from './execution-send';
 import { leaseClaim, leaseTime, type ExecutionRunner } from './execution-runner';
-import { eachRequest } from './sweep-each';
+import { eachRequest, requestsWhere } from './sweep-each';
 
 /**
  * The log line of a takeover: from another instance (several share the store) or from an earlier run
@@ -32,7 +32,9 @@ function takenOverText(runner: Pick<ExecutionRunner, 'shared' | 'owner'>, previo
 /** Takes over the executions whose lease expired and resumes them, each in the background; returns the ids taken over. */
 export async function takeOverAbandoned(runner: ExecutionRunner): Promise<string[]> {
   const { deps } = runner;
-  const executing = await deps.store.requests.list({ states: ['executing'] });
+  // Those this run follows are left out as they are read (page by page: an instance following
+  // thousands of executions does not hold the event loop while it reads them every few seconds).
+  const executing = await requestsWhere(deps, { states: ['executing'] }, (r) => !runner.isRunning(r.id));
   if (executing.length === 0) return [];
   const { at: now } = await leaseTime(deps);
   const abandoned = executing.filter((r) => !runner.isRunning(r.id) && (!r.execution?.lease || leaseLapsed(r.execution.lease.expiresAt, now, runner.leaseMs)));
