@@ -9,6 +9,7 @@ import path from 'node:path';
 import { sha256Hex } from '../domain/canonical';
 import { isCheckedValue, type OperationTemplate, type ParameterSpec, type PathUse, pathParameters, pathValueProblem, placeholdersIn } from '../domain/catalog';
 import { inConfigFolder, OutsideFolderError, utf8JsonText } from './bounded-file';
+import { fetchedWhenRun } from './template-content';
 
 /** ARM refuses a template over 4 MB: a larger file is no template, and is not read whole. */
 const MAX_TEMPLATE_BYTES = 4 * 1024 * 1024;
@@ -127,12 +128,8 @@ export class ConfigTemplates {
     } catch (err) {
       throw new Error(`template file ${relativePath} is not a valid ARM template: ${(err as Error).message}`);
     }
-    const linked = linkedContentAt(parsed);
-    if (linked) {
-      throw new TemplateRefusal(
-        `template file ${relativePath} takes part of what it deploys by reference (${linked}): ARM fetches a linked template or parameters file when the deployment runs, so what runs is whatever the link holds then, which its approvers never saw and whoever can change it can change after approval; put the nested template in by value ("template": {…}) and its parameters as "parameters"`,
-      );
-    }
+    const fetched = fetchedWhenRun(parsed, relativePath);
+    if (fetched) throw new TemplateRefusal(fetched);
     this.loaded.set(key, { sha256: sha256Hex(bytes), text });
   }
 
@@ -161,43 +158,6 @@ export class ConfigTemplates {
     }
     return at;
   }
-}
-
-/**
- * Members by which ARM takes a nested deployment's template or parameters from elsewhere when it runs
- * (a URI, a template spec's id, a path relative to a linked parent). ARM reads member names in any
- * letter case, so they are matched so too.
- */
-const LINKED_CONTENT = /^(templateLink|parametersLink)$/i;
-
-/**
- * A template expression ("[…]", not "[[…", a literal) that names such a member: createObject('templateLink', …)
- * or json('{"templateLink": …}') builds the link when the deployment runs, where no member shows it.
- */
-const LINK_IN_EXPRESSION = /templateLink|parametersLink/i;
-
-/** Where in a template (`resources[0].properties.templateLink`) content is linked rather than given, or undefined. */
-function linkedContentAt(value: unknown, at = ''): string | undefined {
-  if (typeof value === 'string') {
-    const expression = /^\s*\[(?!\[)[\s\S]*\]\s*$/.test(value);
-    const named = expression ? LINK_IN_EXPRESSION.exec(value) : null;
-    return named ? `${at}, an expression naming ${named[0]}` : undefined;
-  }
-  if (Array.isArray(value)) {
-    for (const [i, v] of value.entries()) {
-      const found = linkedContentAt(v, `${at}[${i}]`);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  if (!value || typeof value !== 'object') return undefined;
-  for (const [k, v] of Object.entries(value)) {
-    const here = at ? `${at}.${k}` : k;
-    if (LINKED_CONTENT.test(k)) return here;
-    const found = linkedContentAt(v, here);
-    if (found) return found;
-  }
-  return undefined;
 }
 
 /**

@@ -166,6 +166,52 @@ describe('config: deployment templates, loaded with the config', () => {
     assert.deepEqual(loadConfig(byValue.file).templates.map((t) => t.path), ['templates/app.json']);
   });
 
+  it('refuses a template that has Azure fetch a script, files or a package from an address when it runs, naming the resource and the property', () => {
+    const refusal = (template: unknown) => {
+      const problems = problemsLoading(folder(MINIMAL, { 'templates/app.json': JSON.stringify(template) }).file);
+      assert.equal(problems.length, 1, problems.join('\n'));
+      assert.match(problems[0], /: it is fetched when the deployment runs, so what runs is whatever the address holds then, which its approvers never saw and whoever can change it can change after approval; /);
+      return problems[0].split(': it is fetched')[0];
+    };
+    const one = (type: string, name: string, properties: unknown) => ({ resources: [{ type, apiVersion: '2023-03-01', name, properties }] });
+    const uri = 'https://example.blob.core.windows.net/s/setup.sh';
+    const byAddress: [unknown, string][] = [
+      [one('Microsoft.Resources/deploymentScripts', 'setup', { azCliVersion: '2.52.0', primaryScriptUri: uri }), `a deployment script's script from an address (Microsoft.Resources/deploymentScripts "setup" at resources[0]: properties.primaryScriptUri)`],
+      [one('Microsoft.Resources/deploymentScripts', 'setup', { scriptContent: 'echo', supportingScriptUris: [uri] }), `a deployment script's supporting files from an address (Microsoft.Resources/deploymentScripts "setup" at resources[0]: properties.supportingScriptUris)`],
+      [one('Microsoft.Compute/virtualMachines/extensions', 'vm1/setup', { publisher: 'Microsoft.Azure.Extensions', type: 'CustomScript', settings: { fileUris: [uri] } }), `an extension's files (CustomScript) from an address (Microsoft.Compute/virtualMachines/extensions "vm1/setup" at resources[0]: properties.settings.fileUris)`],
+      [one('Microsoft.Compute/virtualMachineScaleSets/extensions', 'ss/setup', { protectedSettings: { FILEURIS: [uri] } }), `an extension's files (CustomScript) from an address (Microsoft.Compute/virtualMachineScaleSets/extensions "ss/setup" at resources[0]: properties.protectedSettings.FILEURIS)`],
+      [one('Microsoft.Compute/virtualMachines/extensions', 'vm1/dsc', { publisher: 'Microsoft.Powershell', type: 'DSC', settings: { configuration: { url: uri, script: 'a.ps1', function: 'Main' } } }), `a DSC extension's configuration from an address (Microsoft.Compute/virtualMachines/extensions "vm1/dsc" at resources[0]: properties.settings.configuration.url)`],
+      [one('Microsoft.Compute/virtualMachines/extensions', 'vm1/dsc', { settings: { configurationData: { url: uri } } }), `a DSC extension's configuration data from an address (Microsoft.Compute/virtualMachines/extensions "vm1/dsc" at resources[0]: properties.settings.configurationData.url)`],
+      [one('Microsoft.Compute/virtualMachines/extensions', 'vm1/dsc', { settings: { ModulesUrl: uri } }), `a DSC extension's modules from an address (Microsoft.Compute/virtualMachines/extensions "vm1/dsc" at resources[0]: properties.settings.ModulesUrl)`],
+      [one('Microsoft.Compute/virtualMachines/runCommands', 'vm1/rc', { source: { scriptUri: uri } }), `a run command's script from an address (Microsoft.Compute/virtualMachines/runCommands "vm1/rc" at resources[0]: properties.source.scriptUri)`],
+      [one('Microsoft.Web/sites/extensions', 'site/MSDeploy', { packageUri: uri }), `an App Service package (MSDeploy, ZipDeploy or OneDeploy) from an address (Microsoft.Web/sites/extensions "site/MSDeploy" at resources[0]: properties.packageUri)`],
+      [one('Microsoft.Web/sites/extensions', 'site/MSDeploy', { setParametersXmlFileUri: uri }), `MSDeploy's parameters file from an address (Microsoft.Web/sites/extensions "site/MSDeploy" at resources[0]: properties.setParametersXmlFileUri)`],
+      [one('Microsoft.Automation/automationAccounts/runbooks', 'aa/rb', { runbookType: 'PowerShell', publishContentLink: { uri } }), `an Automation runbook's content from an address (Microsoft.Automation/automationAccounts/runbooks "aa/rb" at resources[0]: properties.publishContentLink)`],
+      // Nested: a child resource (its type and name joined to its parent's), a scale set's extensionProfile, a nested deployment's template, resources by symbolic name.
+      [{ resources: [{ type: 'Microsoft.Compute/virtualMachines', name: 'vm1', properties: {}, resources: [{ type: 'extensions', name: 'setup', properties: { settings: { fileUris: [uri] } } }] }] }, `an extension's files (CustomScript) from an address (Microsoft.Compute/virtualMachines/extensions "vm1/setup" at resources[0].resources[0]: properties.settings.fileUris)`],
+      [one('Microsoft.Compute/virtualMachineScaleSets', 'ss', { virtualMachineProfile: { extensionProfile: { extensions: [{ name: 'setup', properties: { settings: { fileUris: [uri] } } }] } } }), `an extension's files (CustomScript) from an address (Microsoft.Compute/virtualMachineScaleSets "ss" at resources[0]: properties.virtualMachineProfile.extensionProfile.extensions[0].properties.settings.fileUris)`],
+      [one('Microsoft.Resources/deployments', 'inner', { mode: 'Incremental', template: one('Microsoft.Resources/deploymentScripts', 'setup', { primaryScriptUri: uri }) }), `a deployment script's script from an address (Microsoft.Resources/deploymentScripts "setup" at resources[0].properties.template.resources[0]: properties.primaryScriptUri)`],
+      [{ languageVersion: '2.0', resources: { web: { type: 'Microsoft.Web/sites/extensions', name: 'site/ZipDeploy', properties: { packageUri: "[parameters('package')]" } } } }, `an App Service package (MSDeploy, ZipDeploy or OneDeploy) from an address (Microsoft.Web/sites/extensions "site/ZipDeploy" at resources.web: properties.packageUri)`],
+      // Built by an expression (createObject, json), or held by a variable a resource takes whole.
+      [one('Microsoft.Resources/deploymentScripts', 'setup', "[createObject('azCliVersion', '2.52.0', 'primaryScriptUri', parameters('where'))]"), `a deployment script's script from an address (Microsoft.Resources/deploymentScripts "setup" at resources[0]: properties, an expression naming primaryScriptUri)`],
+      [one('Microsoft.Compute/virtualMachines/extensions', 'vm1/dsc', { settings: '[json(\'{"configuration": {"url": "https://example.com/c.zip"}}\')]' }), `a DSC extension's configuration from an address (Microsoft.Compute/virtualMachines/extensions "vm1/dsc" at resources[0]: properties.settings, an expression naming configuration and url)`],
+      [{ variables: { settings: { fileUris: [uri] } }, ...one('Microsoft.Compute/virtualMachines/extensions', 'vm1/setup', { settings: "[variables('settings')]" }) }, `an extension's files (CustomScript) from an address (variables.settings.fileUris)`],
+    ];
+    for (const [template, said] of byAddress) assert.equal(refusal(template), `commands[1].operation.template: template file templates/app.json has Azure fetch ${said}`);
+    // What to do instead is said: the script inline, where ARM takes it so.
+    assert.match(problemsLoading(folder(MINIMAL, { 'templates/app.json': JSON.stringify(byAddress[0][0]) }).file)[0], /; put the script in the template \("scriptContent"\)$/);
+    // The same resources with their content inline load; so do an empty list of files, a parameter named like such a property, and a command that fetches something itself.
+    const inline = {
+      parameters: { fileUris: { type: 'array', defaultValue: [] } },
+      resources: [
+        one('Microsoft.Resources/deploymentScripts', 'setup', { azCliVersion: '2.52.0', scriptContent: 'az group list', supportingScriptUris: [] }).resources[0],
+        one('Microsoft.Compute/virtualMachines/extensions', 'vm1/setup', { settings: { fileUris: [], commandToExecute: `curl -fsS ${uri} | sh` } }).resources[0],
+        one('Microsoft.Compute/virtualMachines/runCommands', 'vm1/rc', { source: { script: "[format('echo {0}', length(parameters('fileUris')))]" } }).resources[0],
+      ],
+    };
+    assert.deepEqual(loadConfig(folder(MINIMAL, { 'templates/app.json': JSON.stringify(inline) }).file).templates.map((t) => t.path), ['templates/app.json']);
+  });
+
   it('refuses a template larger than ARM takes, and one that is not a file, without reading it', () => {
     const big = folder(MINIMAL, { 'templates/app.json': `{"resources": [], "x": "${'a'.repeat(4 * 1024 * 1024)}"}` });
     assert.match(problemsLoading(big.file).join('\n'), /template file templates\/app\.json is 4,194,3\d\d bytes; ARM takes a template of at most 4 MB/);
