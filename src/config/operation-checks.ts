@@ -8,6 +8,7 @@ import { type OperationTemplate, type ParameterSpec, placeholdersIn } from '../d
 import { OPERATION_FIELDS } from './schema';
 import { didYouMean } from './suggest';
 import { type At } from './validate';
+import { fetchedInParameter } from './template-content';
 import { ConfigTemplates } from './templates';
 
 export const BUILTIN_PLACEHOLDERS = ['requestId', 'subscriptionId'];
@@ -43,6 +44,13 @@ export function checkOperation(
   }
   // Read now, with every file the path can name, and kept: a request deploys what was checked here.
   for (const problem of templates.readFor(op, parameters)) at([...key, 'template'], problem);
+  // What the config gives the template's parameters is deployed too.
+  if (fields.optional.includes('parameters') && op.parameters && typeof op.parameters === 'object' && !Array.isArray(op.parameters)) {
+    for (const [name, value] of Object.entries(op.parameters)) {
+      const fetched = fetchedInParameter(name, value);
+      if (fetched) at([...key, 'parameters', name], fetched);
+    }
+  }
 }
 
 /** The subscription segment of a resource id or scope: `/subscriptions/<this>/...`. */

@@ -79,14 +79,26 @@ type Finding =
  */
 export function fetchedWhenRun(template: unknown, relativePath: string): string | undefined {
   const found = findIn(template, '', [], undefined, false);
-  if (!found) return undefined;
+  return found && refusal(`template file ${relativePath}`, found);
+}
+
+/**
+ * The same of a value the config gives a template's parameter (`name`): a template that takes an
+ * object parameter whole ("settings": "[parameters('settings')]") deploys what is in it.
+ */
+export function fetchedInParameter(name: string, value: unknown): string | undefined {
+  const found = findIn({ [name]: value }, '', ['parameters'], undefined, false);
+  return found && refusal(`the value given to the template's parameter ${name}`, found);
+}
+
+function refusal(subject: string, found: Finding): string {
   if (found.kind === 'link') {
-    return `template file ${relativePath} takes part of what it deploys by reference (${found.at}): ARM fetches a linked template or parameters file when the deployment runs, so what runs is whatever the link holds then, which its approvers never saw and whoever can change it can change after approval; put the nested template in by value ("template": {…}) and its parameters as "parameters"`;
+    return `${subject} takes part of what it deploys by reference (${found.at}): ARM fetches a linked template or parameters file when the deployment runs, so what runs is whatever the link holds then, which its approvers never saw and whoever can change it can change after approval; put the nested template in by value ("template": {…}) and its parameters as "parameters"`;
   }
   const { resource, property } = found;
   const within = resource ? `${resource.type} ${JSON.stringify(resource.name)} at ${resource.at}: ${found.at.slice(resource.at.length + 1)}` : found.at;
   const where = found.named ? `${within}, an expression naming ${found.named}` : within;
-  return `template file ${relativePath} has Azure fetch ${property.what} from an address (${where}): it is fetched when the deployment runs, so what runs is whatever the address holds then, which its approvers never saw and whoever can change it can change after approval; ${property.instead}`;
+  return `${subject} has Azure fetch ${property.what} from an address (${where}): it is fetched when the deployment runs, so what runs is whatever the address holds then, which its approvers never saw and whoever can change it can change after approval; ${property.instead}`;
 }
 
 /** An empty list or text, or null, names no address: nothing is fetched. */

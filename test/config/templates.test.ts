@@ -212,6 +212,19 @@ describe('config: deployment templates, loaded with the config', () => {
     assert.deepEqual(loadConfig(folder(MINIMAL, { 'templates/app.json': JSON.stringify(inline) }).file).templates.map((t) => t.path), ['templates/app.json']);
   });
 
+  it('refuses a value the config gives a template parameter that has Azure fetch content from an address, or links it: a template taking the object whole deploys it', () => {
+    const takesWhole = JSON.stringify({ parameters: { settings: { type: 'object' } }, resources: [{ type: 'Microsoft.Compute/virtualMachines/extensions', apiVersion: '2023-03-01', name: 'vm1/setup', properties: { settings: "[parameters('settings')]" } }] });
+    const giving = (value: string) => MINIMAL.replace('      template: templates/app.json\n', `      template: templates/app.json\n      parameters:\n        settings: ${value}\n`);
+    const files = folder(giving('{ fileUris: ["https://example.com/setup.sh"], commandToExecute: "sh setup.sh" }'), { 'templates/app.json': takesWhole });
+    assert.deepEqual(problemsLoading(files.file).map((p) => p.split(': it is fetched')[0]), [
+      "commands[1].operation.parameters.settings: the value given to the template's parameter settings has Azure fetch an extension's files (CustomScript) from an address (settings.fileUris)",
+    ]);
+    const linked = folder(giving('{ nested: { templateLink: { uri: "https://example.com/t.json" } } }'), { 'templates/app.json': takesWhole });
+    assert.match(problemsLoading(linked.file).join('\n'), /parameters\.settings: the value given to the template's parameter settings takes part of what it deploys by reference \(settings\.nested\.templateLink\)/);
+    // The same settings with the command inline load.
+    assert.deepEqual(loadConfig(folder(giving('{ commandToExecute: "echo ready" }'), { 'templates/app.json': takesWhole }).file).templates.map((t) => t.path), ['templates/app.json']);
+  });
+
   it('refuses a template larger than ARM takes, and one that is not a file, without reading it', () => {
     const big = folder(MINIMAL, { 'templates/app.json': `{"resources": [], "x": "${'a'.repeat(4 * 1024 * 1024)}"}` });
     assert.match(problemsLoading(big.file).join('\n'), /template file templates\/app\.json is 4,194,3\d\d bytes; ARM takes a template of at most 4 MB/);
