@@ -16,8 +16,7 @@ import { RefusalReason } from '../domain/refusal';
 import { repeatedText, type RepeatedRefusals } from '../domain/repeated-refusals';
 import type { Actor, Source } from '../domain/request';
 import type { AppDeps } from './context';
-import { boundedActor, boundedSource } from './input-gate';
-import { clipped, INPUT_LIMITS } from '../domain/input-limits';
+import { boundedActor, boundedSource, clipped, INPUT_LIMITS } from '../domain/input-limits';
 import { RefusalBudget } from './refusal-budget';
 
 /**

@@ -107,6 +107,8 @@ export class Countersign {
   /** `status` of a request not seen, and answers to forms not the person's: recorded up to a budget a minute (person-refusals.ts). */
   private readonly unseenStatus: PersonRefusals;
   private readonly foreignForms: PersonRefusals;
+  /** Refused card clicks, malformed ones too: recorded up to a budget a minute per person, then counted per request clicked (person-refusals.ts). */
+  private readonly clickRefusals: PersonRefusals;
 
   constructor(
     private readonly deps: AppDeps,
@@ -119,6 +121,7 @@ export class Countersign {
     this.tenantGate = new TenantGate(deps);
     this.unseenStatus = new PersonRefusals(deps, 'status or card refresh of a request not seen (no such request, or not theirs to see)', { readOnly: true });
     this.foreignForms = new PersonRefusals(deps, 'answer to a form or confirmation not waiting for that person', { stage: 'form' });
+    this.clickRefusals = new PersonRefusals(deps, 'card clicks refused', {}, 'click.refused');
   }
 
   /** The app's logger: the adapters log what they translate with the same ids and redaction. */
@@ -148,10 +151,11 @@ export class Countersign {
 
   /**
    * At a stop: the refused authentications, the activities refused at the tenant gate, the `status`
-   * of requests not seen and the answers to forms not the person's, counted but not yet recorded, are recorded.
+   * of requests not seen, the answers to forms not the person's and the refused card clicks, counted
+   * but not yet recorded, are recorded.
    */
   async flushRefusals(): Promise<void> {
-    await Promise.all([this.authRefusals.flush(), this.tenantGate.flush(), this.unseenStatus.flush(), this.foreignForms.flush()]);
+    await Promise.all([this.authRefusals.flush(), this.tenantGate.flush(), this.unseenStatus.flush(), this.foreignForms.flush(), this.clickRefusals.flush()]);
   }
 
   /** The tenant gate every activity passes first (a refusal is audited; past a budget a minute, counted and not told). */
@@ -161,7 +165,7 @@ export class Countersign {
 
   /** Client-supplied text past its limits is refused before anything else (audited with a bounded prefix). */
   admitClientText(input: ClientInput): Promise<Refusal | undefined> {
-    return admitClientText(this.deps, input);
+    return admitClientText(this.deps, input, this.clickRefusals);
   }
 
   /**
@@ -301,7 +305,7 @@ export class Countersign {
   /** A click on a request's card; the last required approval starts the execution in the background. */
   async click(click: CardClick): Promise<ClickResult> {
     try {
-      return await clickCard(this.deps, click, { onApproved: (r) => this.execute(r) });
+      return await clickCard(this.deps, click, { onApproved: (r) => this.execute(r), refusals: this.clickRefusals });
     } catch (err) {
       if (!(err instanceof CommitOutcomeUnknownError)) throw err;
       return this.unconfirmed(click, err);

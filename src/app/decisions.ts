@@ -4,7 +4,6 @@
  * stored request. Refused clicks are audited like accepted ones. Cancel on a running deployment
  * (requester or approver) asks Azure to stop it; the request ends when Azure says how it ended.
  */
-import { neutralise, requestRef } from '../domain/audit';
 import { authorityFor, deciderText, samePerson, type Delegation } from '../domain/delegation';
 import { zonedText, zoneOrUtc } from '../domain/delegation-time';
 import { withDistinctNames } from '../domain/display-names';
@@ -23,6 +22,7 @@ import { commentRefusal } from './input-gate';
 import { delegationEndedFor, delegationEndedText, delegationsAt } from './delegations';
 import { accessForDecision, viewAccess } from './group-access';
 import { refusalAfterAuditLoss } from './accept-loss';
+import { refusedEvent, type PersonRefusals } from './person-refusals';
 
 export type Verb = 'approve' | 'reject' | 'cancel' | 'ratify' | 'flag';
 
@@ -45,6 +45,8 @@ export type ClickResult =
 export interface DecisionHooks {
   /** Called after the last required approval is committed: start execution in the background. */
   onApproved(request: ApprovalRequest): void;
+  /** The budget refused clicks are recorded through, per person a minute (person-refusals.ts); none: each recorded one by one. */
+  refusals?: PersonRefusals;
 }
 
 const VERBS: Verb[] = ['approve', 'reject', 'cancel', 'ratify', 'flag'];
@@ -81,18 +83,18 @@ export async function clickCard(deps: AppDeps, click: CardClick, hooks: Decision
     const next = click.requestId ? `Use the buttons of its card ("status ${click.requestId}" posts one).` : 'Use the buttons of the request\'s card.';
     const why = refusal(RefusalReason.UnknownAction, `This was sent as a message${click.verb ? `, saying "${click.verb}"${named}` : named}, not by a button of a request card, so it decides nothing; nothing was changed. ${next}`, click.requestId || undefined);
     const request = click.requestId ? await deps.store.requests.get(click.requestId) : undefined;
-    await refuseClick(deps, { ...click, requestId: click.requestId || '(none)', verb: click.verb || '(none)' }, why, request);
+    await refuseClick(deps, hooks.refusals, { ...click, requestId: click.requestId || '(none)', verb: click.verb || '(none)' }, why, request);
     return { ok: false, refusal: why };
   }
   if (!click.requestId || !click.verb) {
     const malformed = { ...click, requestId: click.requestId || '(none)', verb: click.verb || '(none)' };
-    return refuseClick(deps, malformed, refusal(RefusalReason.UnknownAction, 'This card action is malformed (it names no request or no action); nothing was changed.'));
+    return refuseClick(deps, hooks.refusals, malformed, refusal(RefusalReason.UnknownAction, 'This card action is malformed (it names no request or no action); nothing was changed.'));
   }
   const notItsCard = `This card does not belong to request ${click.requestId}; nothing was changed. Type "status ${click.requestId}" for a card you can use.`;
   const card = await cardOf(deps, click.requestId, { conversationId: click.conversationId, conversationType: click.source.conversationType }, click.replyToId);
   if (card === 'foreign') {
     const why = refusal(RefusalReason.CardMismatch, notItsCard, click.requestId);
-    await refuseClick(deps, click, why, await deps.store.requests.get(click.requestId));
+    await refuseClick(deps, hooks.refusals, click, why, await deps.store.requests.get(click.requestId));
     // The named request's card is not shown: the card clicked is not one of its cards.
     return { ok: false, refusal: why };
   }
@@ -100,7 +102,7 @@ export async function clickCard(deps: AppDeps, click: CardClick, hooks: Decision
     // A click naming no request there is came from no card of it either: answered in the very words
     // of a card of another request, so that clicks with edited ids cannot tell which ids exist (and
     // "status" answers both alike). The audit records what it was.
-    return refuseClick(deps, click, refusal(RefusalReason.UnknownRequest, notItsCard, click.requestId));
+    return refuseClick(deps, hooks.refusals, click, refusal(RefusalReason.UnknownRequest, notItsCard, click.requestId));
   }
   if ((click.verb === 'approve' || click.verb === 'reject') && click.cardHash === undefined) {
     // Every card Countersign posts carries the operation hash on its buttons: a decision binds to
@@ -113,7 +115,7 @@ export async function clickCard(deps: AppDeps, click: CardClick, hooks: Decision
         `This click does not carry the operation hash its card shows, so it cannot be bound to what would run; nothing was changed. Use the request's latest card ("status ${click.requestId}" posts it).`,
         click.requestId,
       );
-      return refuseClick(deps, click, why, request);
+      return refuseClick(deps, hooks.refusals, click, why, request);
     }
   }
   return decide(deps, click, hooks);
@@ -228,17 +230,17 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
   // refusal is in the request's own trail (its evidence bundle, an export by request), not only in the log.
   const named = async () => deps.store.requests.get(click.requestId);
   if (!VERBS.includes(click.verb as Verb)) {
-    return refuseClick(deps, click, refusal(RefusalReason.UnknownAction, `"${click.verb}" is not an action on a Countersign card.`, click.requestId), await named());
+    return refuseClick(deps, hooks.refusals, click, refusal(RefusalReason.UnknownAction, `"${click.verb}" is not an action on a Countersign card.`, click.requestId), await named());
   }
   // A comment of several lines is taken on one line (text-safety.ts); any other control character is refused.
   const comment = click.comment === undefined ? undefined : commentOnOneLine(click.comment);
   const denied = deps.config.access.checkActor(click.actor) ?? commentRefusal(comment, click.requestId);
-  if (denied) return refuseClick(deps, click, { ...denied, requestId: click.requestId }, await named());
+  if (denied) return refuseClick(deps, hooks.refusals, click, { ...denied, requestId: click.requestId }, await named());
   const verb = click.verb as Verb;
   const { received, inForce, end } = verb === 'approve' || verb === 'reject' || verb === 'cancel' ? await delegationsAt(deps, click.actor, now) : { received: [], inForce: undefined, end: undefined };
   // Entra group memberships are looked up before deciding; a lookup that fails refuses (group-access.ts).
   const resolved = await accessForDecision(deps, click, received, now);
-  if (!resolved.ok) return refuseClick(deps, click, resolved.refusal, resolved.request);
+  if (!resolved.ok) return refuseClick(deps, hooks.refusals, click, resolved.refusal, resolved.request);
   const zone = click.timeZone ? { timeZone: click.timeZone } : {};
   // An approval checks what the current config says of asking for the request (its requester's groups looked up).
   const askingNow = verb === 'approve' ? await askingNowFor(deps, resolved.request) : undefined;
@@ -264,11 +266,11 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
     // The click came from a recorded card of this request (checked above), so the request was made and
     // its row is gone: deleted outside Countersign (a DELETE or TRUNCATE), as audit verify reports.
     const missing = `Request ${click.requestId} is missing from Countersign's database: this is one of its cards, but its record was deleted outside Countersign, so it can no longer be decided; nothing was changed. Tell the team that runs Countersign: "countersign audit verify" names the requests deleted, to be restored from a backup.`;
-    return refuseClick(deps, click, refusal(RefusalReason.UnknownRequest, missing, click.requestId));
+    return refuseClick(deps, hooks.refusals, click, refusal(RefusalReason.UnknownRequest, missing, click.requestId));
   }
   if (!outcome.result.ok && outcome.result.refusal.reason === RefusalReason.Expired && isDecidable(outcome.before) && isPastExpiry(outcome.before, now)) {
     const after = await expireNow(deps, outcome.before);
-    if (!after || after.state === 'expired') return refuseClick(deps, click, outcome.result.refusal, after ?? outcome.before);
+    if (!after || after.state === 'expired') return refuseClick(deps, hooks.refusals, click, outcome.result.refusal, after ?? outcome.before);
     // Another decision landed before the expiry could be recorded (an approval given in time): the
     // click is judged again on what is stored, not answered "expired" for a request that is not.
     outcome = (await transact(deps, click.requestId, apply)) ?? outcome;
@@ -284,14 +286,15 @@ export async function decide(deps: AppDeps, click: Click, hooks: DecisionHooks):
       const ended = await delegationEndedFor(deps, click.actor, outcome.before, now);
       if (ended) why = { ...why, message: `${why.message}${delegationEndedText(ended, click.timeZone)}` };
     }
-    return refuseClick(deps, click, why, outcome.before);
+    return refuseClick(deps, hooks.refusals, click, why, outcome.before);
   }
   const request = outcome.result.request;
   if (outcome.result.refused) {
     // An approval that ended the request (the config as it is now would not let it run): refused to the
     // approver, naming why; its requester is told why (and how to ask again), as after a failed claim.
     sendEndingMessage(deps, request, outcome.before);
-    return refuseClick(deps, click, outcome.result.refused, request);
+    // The approval ended the request (a change stored with its own records): its refusal is recorded one by one, whatever the budget.
+    return refuseClick(deps, undefined, click, outcome.result.refused, request);
   }
   // Logged on the next turn of the event loop, once the answer has gone: the person waits for the
   // durable decision, not for the line (formatting it and handing it to the log's writer thread).
@@ -435,19 +438,15 @@ function unreachedText(r: ApprovalRequest): string {
   return ` Countersign could not reach ${shown.join(', ')}${more}, so they may not have known of it: see that they can be reached (why is in brackets) before you ask again.`;
 }
 
-/** Records a refused click (audited like any decision) and returns the refusal. */
-async function refuseClick(deps: AppDeps, click: Click, why: Refusal, request?: ApprovalRequest): Promise<ClickResult> {
-  await deps.store.audit.append([
-    neutralise({
-      type: 'click.refused' as const,
-      time: deps.clock.now().toISOString(),
-      actor: click.actor,
-      source: click.source,
-      ...(request ? { request: requestRef(request), target: request.target } : {}),
-      outcome: { result: 'refused' as const, reason: why.reason, detail: why.message },
-      data: { verb: String(click.verb).slice(0, 40), requestId: String(click.requestId).slice(0, 80) },
-    }),
-  ]);
+/**
+ * Records a refused click (audited like any decision; through the person's budget when given, so a
+ * script repeating forged clicks is counted past it, not recorded one by one) and returns the
+ * refusal, the same whether it was recorded or counted.
+ */
+async function refuseClick(deps: AppDeps, budget: PersonRefusals | undefined, click: Click, why: Refusal, request?: ApprovalRequest): Promise<ClickResult> {
+  const refused = { actor: click.actor, source: click.source, refusal: why, ...(request ? { request } : {}), detail: why.message, data: { verb: String(click.verb).slice(0, 40), requestId: String(click.requestId).slice(0, 80) } };
+  if (budget) await budget.record(refused);
+  else await deps.store.audit.append([refusedEvent('click.refused', deps.clock.now().toISOString(), refused)]);
   deps.log.warn({ requestId: click.requestId, verb: click.verb, reason: why.reason, by: click.actor.aadObjectId }, 'card action refused');
   return request ? { ok: false, refusal: why, request } : { ok: false, refusal: why };
 }

@@ -4,13 +4,13 @@
  * field and which limit, and the refusal is audited with the oversized fields bounded (prefix,
  * length, SHA-256) and the actor and source clipped, so no audit record grows with attacker input.
  */
-import { neutralise, requestRef } from '../domain/audit';
 import { clipped, controlledFields, controlledForAudit, describeControlled, describeOversized, INPUT_LIMITS, oversizedFields, oversizedForAudit, type ClientText } from '../domain/input-limits';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { CONVERSATION_KINDS, type Actor, type ApprovalRequest, type Source } from '../domain/request';
 import { isRequestId } from '../domain/request-ids';
 import { unsafeTextProblem } from '../domain/text-safety';
 import type { AppDeps } from './context';
+import { refusedEvent, type PersonRefusals } from './person-refusals';
 
 export interface ClientInput {
   /** A card click is audited as `click.refused`, anything else as `request.refused`. */
@@ -23,26 +23,12 @@ export interface ClientInput {
   texts: ClientText[];
 }
 
-/** The actor as an audit record may hold it: every field within its limit. */
-export function boundedActor(a: Actor): Actor {
-  return { aadObjectId: clipped(a.aadObjectId, INPUT_LIMITS.aadObjectId), tenantId: clipped(a.tenantId, INPUT_LIMITS.tenantId), name: clipped(a.name, INPUT_LIMITS.name) };
-}
-
-/** The source as an audit record may hold it: every field within its limit. */
-export function boundedSource(s: Source): Source {
-  return {
-    ...s,
-    channelId: clipped(s.channelId, INPUT_LIMITS.channelId),
-    conversationId: clipped(s.conversationId, INPUT_LIMITS.conversationId),
-    ...(s.activityId !== undefined ? { activityId: clipped(s.activityId, INPUT_LIMITS.activityId) } : {}),
-  };
-}
-
 /**
  * Undefined when every field is within its limit and holds no control character it may not, and the
  * conversation is of a type Countersign knows; otherwise the (audited) refusal to tell the person.
  */
-export async function admitClientText(deps: Pick<AppDeps, 'store' | 'clock' | 'log'>, input: ClientInput): Promise<Refusal | undefined> {
+/** `clicks`: the budget a refused click is recorded through (none: one by one). */
+export async function admitClientText(deps: Pick<AppDeps, 'store' | 'clock' | 'log'>, input: ClientInput, clicks?: PersonRefusals): Promise<Refusal | undefined> {
   const over = oversizedFields(input.texts);
   const controlled = over.length > 0 ? [] : controlledFields(input.texts);
   const found =
@@ -51,8 +37,8 @@ export async function admitClientText(deps: Pick<AppDeps, 'store' | 'clock' | 'l
       : controlled.length > 0
         ? { why: refusal(RefusalReason.UnsafeText, describeControlled(controlled)), fields: controlled, data: { controlled: controlledForAudit(controlled) }, said: 'input with a control character refused' }
         : undefined;
-  if (!found) return await unknownConversationType(deps, input);
-  await auditGateRefusal(deps, input, found.why, found.data);
+  if (!found) return await unknownConversationType(deps, input, clicks);
+  await auditGateRefusal(deps, input, found.why, found.data, clicks);
   deps.log.warn({ fields: found.fields.map((o) => o.field.slice(0, 80)), by: clipped(input.actor.aadObjectId, INPUT_LIMITS.aadObjectId) }, found.said);
   return found.why;
 }
@@ -68,7 +54,7 @@ const CONVERSATION_TYPE_SHOWN = 40;
  * without one. A person's message or click is recorded; another activity (a conversation update, a
  * reaction) is only logged, nobody having asked for anything.
  */
-async function unknownConversationType(deps: Pick<AppDeps, 'store' | 'clock' | 'log'>, input: ClientInput): Promise<Refusal | undefined> {
+async function unknownConversationType(deps: Pick<AppDeps, 'store' | 'clock' | 'log'>, input: ClientInput, clicks: PersonRefusals | undefined): Promise<Refusal | undefined> {
   const sent = input.conversationType;
   if (sent === undefined || sent === '' || (CONVERSATION_KINDS as readonly string[]).includes(sent)) return undefined;
   const shown = clipped(sent, CONVERSATION_TYPE_SHOWN);
@@ -76,7 +62,7 @@ async function unknownConversationType(deps: Pick<AppDeps, 'store' | 'clock' | '
     RefusalReason.UnknownConversationType,
     `This conversation's type, ${JSON.stringify(shown)}${sent.length > shown.length ? ` (${sent.length} characters)` : ''}, is not one Countersign knows: it answers only in personal chats, group chats and channels (personal, groupChat, channel). Nothing was done.`,
   );
-  if (input.kind !== 'other') await auditGateRefusal(deps, input, why, { conversationType: shown });
+  if (input.kind !== 'other') await auditGateRefusal(deps, input, why, { conversationType: shown }, clicks);
   deps.log.warn({ conversationType: shown, activityType: input.activityType.slice(0, 40), by: clipped(input.actor.aadObjectId, INPUT_LIMITS.aadObjectId) }, 'activity from a conversation of an unknown type refused');
   return why;
 }
@@ -93,19 +79,12 @@ async function clickedRequest(deps: Pick<AppDeps, 'store'>, input: ClientInput):
   return await deps.store.requests.get(id);
 }
 
-async function auditGateRefusal(deps: Pick<AppDeps, 'store' | 'clock'>, input: ClientInput, why: Refusal, data: Record<string, unknown>) {
+/** A refused click goes through its person's budget when given (person-refusals.ts); anything else is recorded one by one. */
+async function auditGateRefusal(deps: Pick<AppDeps, 'store' | 'clock'>, input: ClientInput, why: Refusal, data: Record<string, unknown>, clicks: PersonRefusals | undefined): Promise<void> {
   const clicked = await clickedRequest(deps, input);
-  return deps.store.audit.append([
-    neutralise({
-      type: input.kind === 'click' ? ('click.refused' as const) : ('request.refused' as const),
-      time: deps.clock.now().toISOString(),
-      actor: boundedActor(input.actor),
-      source: boundedSource(input.source),
-      ...(clicked ? { request: requestRef(clicked), target: clicked.target } : {}),
-      outcome: { result: 'refused' as const, reason: why.reason, detail: `${why.message.slice(0, 600)} (activity type ${input.activityType.slice(0, 40)})` },
-      data,
-    }),
-  ]);
+  const refused = { actor: input.actor, source: input.source, refusal: why, ...(clicked ? { request: clicked } : {}), detail: `${why.message.slice(0, 600)} (activity type ${input.activityType.slice(0, 40)})`, data };
+  if (input.kind === 'click' && clicks) return clicks.record(refused);
+  await deps.store.audit.append([refusedEvent(input.kind === 'click' ? 'click.refused' : 'request.refused', deps.clock.now().toISOString(), refused)]);
 }
 
 /**

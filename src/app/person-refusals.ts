@@ -5,15 +5,18 @@
  * confirmation that is not the one waiting for the person's answer (someone else's, or an old copy).
  * Each kind is recorded as `request.refused` one by one up to each person's own budget a minute
  * (refusal-budget.ts), then counted per person into one `repeated` record, so a flood cannot fill
- * the append-only log, and one person's flood does not silence the records of anyone else's. Every other refusal of these people stays recorded one by one.
+ * the append-only log, and one person's flood does not silence the records of anyone else's.
+ * Refused card clicks (`click.refused`: a click someone scripted, forged or repeated, as well as an
+ * approver approving their own request) pass a budget of the same kind; past it their `repeated`
+ * records are written per request the clicks named, so each request's trail still counts them.
+ * Every other refusal of these people stays recorded one by one.
  */
 import { neutralise, requestRef, type AuditEventDraft } from '../domain/audit';
-import { clipped, INPUT_LIMITS } from '../domain/input-limits';
+import { boundedActor, boundedSource, clipped, INPUT_LIMITS } from '../domain/input-limits';
 import { RefusalReason, refusal, type Refusal } from '../domain/refusal';
 import { repeatedText, type RepeatedRefusals } from '../domain/repeated-refusals';
 import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AppDeps } from './context';
-import { boundedActor, boundedSource } from './input-gate';
 import { RefusalBudget } from './refusal-budget';
 
 /** One refusal of such a kind: who, where, why, and the facts of its kind. */
@@ -24,7 +27,12 @@ export interface PersonRefusal {
   /** The request it named, when one exists: the record is then in that request's trail. */
   request?: ApprovalRequest;
   data: Record<string, unknown>;
+  /** The record's detail, when not the refusal's message (at most 600 characters of it). */
+  detail?: string;
 }
+
+/** The record type of a kind's refusals, and of its `repeated` summaries. */
+type RefusalType = 'request.refused' | 'click.refused';
 
 /** One kind's budget: its records one by one, then counted per person. */
 export class PersonRefusals {
@@ -35,11 +43,14 @@ export class PersonRefusals {
     /** How the kind's `repeated` record begins ("status of a request not seen") and the data it carries. */
     what: string,
     summaryData: Record<string, unknown>,
+    private readonly type: RefusalType = 'request.refused',
   ) {
     this.budget = new RefusalBudget(
       deps.clock,
       async (repeated) => {
-        await deps.store.audit.append([repeatedEvent(what, summaryData, repeated, deps.clock.now().toISOString())]);
+        // A summary of the clicks on one request's cards is in that request's trail (read again: its record is kept from the refusals' minute only by id).
+        const request = repeated.request !== undefined ? await deps.store.requests.get(repeated.request) : undefined;
+        await deps.store.audit.append([repeatedEvent(type, what, summaryData, repeated, deps.clock.now().toISOString(), request)]);
       },
       (err) => deps.log.error({ err: String(err), what }, 'could not record the count of refused attempts'),
       'person',
@@ -48,18 +59,10 @@ export class PersonRefusals {
 
   /** Records the refusal (or, past the budget, counts it); an audit write that fails fails the caller. */
   async record(r: PersonRefusal): Promise<void> {
-    if (!this.budget.admit(r.refusal.reason, clipped(r.actor.aadObjectId, INPUT_LIMITS.aadObjectId))) return;
-    await this.deps.store.audit.append([
-      neutralise({
-        type: 'request.refused' as const,
-        time: this.deps.clock.now().toISOString(),
-        actor: boundedActor(r.actor),
-        source: boundedSource(r.source),
-        ...(r.request ? { request: requestRef(r.request), target: r.request.target } : {}),
-        outcome: { result: 'refused' as const, reason: r.refusal.reason, detail: r.refusal.message.slice(0, 600) },
-        data: r.data,
-      }),
-    ]);
+    // Refused clicks are summarised per request they name (one that exists); other kinds in one summary.
+    const named = this.type === 'click.refused' ? r.request?.id : undefined;
+    if (!this.budget.admit(r.refusal.reason, clipped(r.actor.aadObjectId, INPUT_LIMITS.aadObjectId), named)) return;
+    await this.deps.store.audit.append([refusedEvent(this.type, this.deps.clock.now().toISOString(), r)]);
   }
 
   /** At a stop: what was counted and not yet recorded is recorded. */
@@ -68,10 +71,24 @@ export class PersonRefusals {
   }
 }
 
-function repeatedEvent(what: string, data: Record<string, unknown>, r: RepeatedRefusals, time: string): AuditEventDraft {
+/** The record of one refusal of such a kind (actor and source clipped to their limits). */
+export function refusedEvent(type: RefusalType, time: string, r: PersonRefusal): AuditEventDraft {
   return neutralise({
-    type: 'request.refused' as const,
+    type,
     time,
+    actor: boundedActor(r.actor),
+    source: boundedSource(r.source),
+    ...(r.request ? { request: requestRef(r.request), target: r.request.target } : {}),
+    outcome: { result: 'refused' as const, reason: r.refusal.reason, detail: r.detail ?? r.refusal.message.slice(0, 600) },
+    data: r.data,
+  });
+}
+
+function repeatedEvent(type: RefusalType, what: string, data: Record<string, unknown>, r: RepeatedRefusals, time: string, request?: ApprovalRequest): AuditEventDraft {
+  return neutralise({
+    type,
+    time,
+    ...(request ? { request: requestRef(request), target: request.target } : {}),
     outcome: { result: 'refused' as const, reason: 'repeated', detail: `${what}: ${repeatedText(r)}` },
     data: { ...data, repeated: r },
   });

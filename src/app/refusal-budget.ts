@@ -11,7 +11,10 @@
  * could repeat without end (person-refusals.ts): a `status` of a request they may not see, and an
  * answer to a form that is not theirs; those are counted per person, and each person has an
  * allowance of their own, so one person probing cannot use up the minute for everyone and silence
- * the records of other people's refusals.
+ * the records of other people's refusals. Refused card clicks pass a budget of the same kind: a
+ * summary of them is written per request the clicks named (at most MAX_REQUESTS_SUMMARISED a minute,
+ * the rest together), so that each request's trail (its evidence bundle, an export by request) still
+ * counts the clicks on its cards.
  */
 import type { RepeatedRefusals } from '../domain/repeated-refusals';
 import type { Clock } from './ports';
@@ -29,6 +32,20 @@ const MAX_TRACKED_ADDRESSES = 1_000;
  * allowance of `perMinute` among themselves; those who came before it keep their own.
  */
 export const MAX_PEOPLE_WITH_OWN_ALLOWANCE = 100;
+/** Requests with a summary of their own in a minute; refusals naming any other are summarised with those naming none. */
+const MAX_REQUESTS_SUMMARISED = 20;
+
+/** What a minute counted past the budget, of one request's refusals (or of those naming none). */
+interface Held {
+  count: number;
+  from: string;
+  to: string;
+  reasons: Map<string, number>;
+  addresses: Map<string, number>;
+  untracked: number;
+  /** Of those naming none here: how many named a request past MAX_REQUESTS_SUMMARISED. */
+  otherRequests: number;
+}
 
 interface Window {
   start: number;
@@ -36,7 +53,8 @@ interface Window {
   recorded: number;
   /** Counted per person: how many each person with an allowance of their own had recorded this minute. */
   perPerson?: Map<string, number>;
-  held?: { count: number; from: string; to: string; reasons: Map<string, number>; addresses: Map<string, number>; untracked: number };
+  /** By the request the refusals named ('' for none, or past MAX_REQUESTS_SUMMARISED). */
+  held?: Map<string, Held>;
 }
 
 export class RefusalBudget {
@@ -58,8 +76,11 @@ export class RefusalBudget {
     private readonly countedBy: 'address' | 'tenant' | 'person' = 'address',
   ) {}
 
-  /** True: record this refusal one by one. False: it is counted into the minute's summary. */
-  admit(reason: string, remoteAddress: string | undefined): boolean {
+  /**
+   * True: record this refusal one by one. False: it is counted into the minute's summary (of
+   * `request`, the request it names when one exists, if given: its summary is then its own).
+   */
+  admit(reason: string, remoteAddress: string | undefined, request?: string): boolean {
     const now = this.clock.now();
     const t = now.getTime();
     if (t - this.window.start >= REFUSAL_BUDGET.windowMs || t < this.window.start) {
@@ -69,7 +90,12 @@ export class RefusalBudget {
     const address = (remoteAddress ?? 'unknown').slice(0, 100);
     if (this.spend(address)) return true;
     const at = now.toISOString();
-    const held = (this.window.held ??= { count: 0, from: at, to: at, reasons: new Map(), addresses: new Map(), untracked: 0 });
+    const byRequest = (this.window.held ??= new Map());
+    const own = request !== undefined && (byRequest.has(request) || byRequest.size - (byRequest.has('') ? 1 : 0) < MAX_REQUESTS_SUMMARISED);
+    const key = own ? request : '';
+    let held = byRequest.get(key);
+    if (!held) byRequest.set(key, (held = { count: 0, from: at, to: at, reasons: new Map(), addresses: new Map(), untracked: 0, otherRequests: 0 }));
+    if (request !== undefined && !own) held.otherRequests++;
     held.count++;
     held.to = at;
     held.reasons.set(reason, (held.reasons.get(reason) ?? 0) + 1);
@@ -102,9 +128,9 @@ export class RefusalBudget {
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const held = this.window.held;
+    const byRequest = this.window.held ?? new Map<string, Held>();
     this.window.held = undefined;
-    if (held) {
+    for (const [request, held] of byRequest) {
       const named = [...held.addresses].sort((a, b) => b[1] - a[1]);
       const rest = named.slice(MAX_ADDRESSES).reduce((n, [, c]) => n + c, 0) + held.untracked;
       const busiest = Object.fromEntries(named.slice(0, MAX_ADDRESSES));
@@ -118,6 +144,8 @@ export class RefusalBudget {
           : this.countedBy === 'person'
             ? { people: busiest, ...(rest ? { otherPeople: rest } : {}) }
             : { remoteAddresses: busiest, ...(rest ? { otherAddresses: rest } : {}) }),
+        ...(request ? { request } : {}),
+        ...(held.otherRequests ? { otherRequests: held.otherRequests } : {}),
         perMinute: REFUSAL_BUDGET.perMinute,
       };
       this.writing = this.writing.then(() => this.summarise(repeated).catch((err: unknown) => this.failed(err)));

@@ -15,7 +15,8 @@ import { DEFAULT_MAX_AHEAD_SECONDS, parseRunAt, type RunAtParse } from '../domai
 import type { AppDeps } from './context';
 import { elapsedOn } from './ports';
 import { accessWithGroups } from './group-access';
-import { boundedActor, boundedSource, requestTextRefusal } from './input-gate';
+import { requestTextRefusal } from './input-gate';
+import { boundedActor, boundedSource } from '../domain/input-limits';
 
 export interface RequestAttempt {
   command: CommandSpec;

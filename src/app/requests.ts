@@ -13,7 +13,7 @@ import type { Actor, ApprovalRequest, Source } from '../domain/request';
 import type { AppDeps } from './context';
 import { auditRefused, mayRequest, refuseRepeat, releaseRequest, resolveRunAt, type RequestAttempt, type RequestSlot } from './request-gate';
 import { accessWithGroups } from './group-access';
-import { boundedActor, boundedSource } from './input-gate';
+import { boundedActor, boundedSource } from '../domain/input-limits';
 import { breakGlassAudience, breakGlassEvent, breakGlassGate, storeBreakGlassUse } from './break-glass';
 import { breakGlassUse, createdEvent } from '../domain/lifecycle';
 import { announcing, decidersAudience, delegationsToTell } from './notifications';

@@ -5,6 +5,7 @@
  * grows with what a client sends.
  */
 import { createHash } from 'node:crypto';
+import type { Actor, Source } from './request';
 
 /** Maximum length in UTF-16 code units (JavaScript string length) of each field. */
 export const INPUT_LIMITS = {
@@ -198,4 +199,19 @@ export function controlledForAudit(found: readonly ControlledField[]): Record<st
   const out: Record<string, BoundedText & { character: string }> = {};
   for (const f of found.slice(0, 16)) out[f.field.slice(0, 80)] = { ...boundedText(f.value), character: f.character };
   return out;
+}
+
+/** The actor as an audit record may hold it: every field within its limit. */
+export function boundedActor(a: Actor): Actor {
+  return { aadObjectId: clipped(a.aadObjectId, INPUT_LIMITS.aadObjectId), tenantId: clipped(a.tenantId, INPUT_LIMITS.tenantId), name: clipped(a.name, INPUT_LIMITS.name) };
+}
+
+/** The source as an audit record may hold it: every field within its limit. */
+export function boundedSource(s: Source): Source {
+  return {
+    ...s,
+    channelId: clipped(s.channelId, INPUT_LIMITS.channelId),
+    conversationId: clipped(s.conversationId, INPUT_LIMITS.conversationId),
+    ...(s.activityId !== undefined ? { activityId: clipped(s.activityId, INPUT_LIMITS.activityId) } : {}),
+  };
 }

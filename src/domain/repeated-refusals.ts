@@ -1,7 +1,8 @@
 /**
  * What a minute of refusals of unauthenticated callers (or of activities from a tenant or channel
- * not served) came to, past the number recorded one by one (src/app/refusal-budget.ts): recorded as
- * one audit record, and how its detail reads.
+ * not served, or of people of the tenants served that go through a budget: refused card clicks among
+ * them) came to, past the number recorded one by one (src/app/refusal-budget.ts): recorded as one
+ * audit record, and how its detail reads.
  */
 
 /** The refusals of one minute that were counted, not recorded one by one. */
@@ -20,10 +21,14 @@ export interface RepeatedRefusals {
   tenants?: Record<string, number>;
   /** How many came from tenants not named above. */
   otherTenants?: number;
-  /** How many, per person (Entra object id; the most frequent, at most 20): refusals of people of the tenants served that go through a budget (a `status` of a request they may not see, an answer to a form not theirs). */
+  /** How many, per person (Entra object id; the most frequent, at most 20): refusals of people of the tenants served that go through a budget (a `status` of a request they may not see, an answer to a form not theirs, a refused card click). */
   people?: Record<string, number>;
   /** How many came from people not named above. */
   otherPeople?: number;
+  /** The request these refusals named (refused clicks on its cards): the summary is then in that request's trail. */
+  request?: string;
+  /** How many named a request that has no summary of its own this minute (past the 20 that have one). */
+  otherRequests?: number;
   /** How many a minute are recorded one by one; counted per person, how many a minute of each person's (src/app/refusal-budget.ts). */
   perMinute: number;
 }
@@ -35,5 +40,7 @@ export function repeatedText(r: RepeatedRefusals): string {
   const named = Object.keys(counted).length;
   const plural = what === 'address' ? 'addresses' : what === 'person' ? 'people' : 'tenants';
   const from = others ? `${named} ${plural} and others` : named === 1 ? `1 ${what}` : `${named} ${plural}`;
-  return `${r.count.toLocaleString('en-US')} more from ${r.from} to ${r.to} were counted, not recorded one by one (at most ${r.perMinute} a minute${r.people ? ' per person' : ''} are): ${reasons}; from ${from}`;
+  const on = r.request !== undefined ? `; on request ${r.request}` : r.otherRequests ? `; ${r.otherRequests.toLocaleString('en-US')} of them on requests not named` : '';
+  return `${r.count.toLocaleString('en-US')} more from ${r.from} to ${r.to} were counted, not recorded one by one (at most ${r.perMinute} a minute${r.people ? ' per person' : ''} are): ${reasons}; from ${from}${on}`;
 }
+

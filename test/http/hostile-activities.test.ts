@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import { verifyChain } from '../../src/audit/verify/verify';
 import { ConversationRateLimiter } from '../../src/teams/rate-limit';
+import { REFUSAL_BUDGET } from '../../src/app/refusal-budget';
 import { auditOf, requestVia, type PostedRequest } from '../support/flows';
 import { startHarness, type Harness } from '../support/harness';
 import { opsChannel, people, type Person } from '../support/teams';
@@ -258,8 +259,12 @@ describe('hostile activities at POST /api/messages', function () {
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => void unhandled.push(reason);
 
+  const budget = { ...REFUSAL_BUDGET };
   before(async () => {
     process.on('unhandledRejection', onUnhandled);
+    // Each refused click is checked for its own record: no person's clicks are counted past a budget
+    // a minute here (test/app/click-refusals.test.ts covers that).
+    Object.assign(REFUSAL_BUDGET, { perMinute: 100_000 });
     h = await startHarness();
     // Hundreds of activities into one channel in seconds: Teams' rate limits would hold the replies
     // (test/integration/reply-rate-limit.test.ts covers that), not what is checked here.
@@ -269,6 +274,7 @@ describe('hostile activities at POST /api/messages', function () {
   after(async () => {
     process.off('unhandledRejection', onUnhandled);
     await h?.stop();
+    Object.assign(REFUSAL_BUDGET, budget);
   });
 
   it('answers every one definitely and plainly, approves nothing, and records each refused click', async () => {
