@@ -44,3 +44,15 @@ export function repeatedText(r: RepeatedRefusals): string {
   return `${r.count.toLocaleString('en-US')} more from ${r.from} to ${r.to} were counted, not recorded one by one (at most ${r.perMinute} a minute${r.people ? ' per person' : ''} are): ${reasons}; from ${from}${on}`;
 }
 
+/**
+ * The refusals a record stands for when it is a minute's `repeated` summary (reason `repeated`, its
+ * count in `data.repeated`), else undefined: a record of one refusal. Read wherever refusals are
+ * counted (telemetry, an evidence bundle, OCSF's `count`), so that those counted past a budget are
+ * counted there too.
+ */
+export function repeatedOf(record: { outcome?: { reason?: string }; data?: Record<string, unknown> }): RepeatedRefusals | undefined {
+  if (record.outcome?.reason !== 'repeated') return undefined;
+  const r = record.data?.repeated as Partial<RepeatedRefusals> | undefined;
+  if (typeof r !== 'object' || r === null || !Number.isSafeInteger(r.count) || typeof r.reasons !== 'object' || r.reasons === null) return undefined;
+  return r as RepeatedRefusals;
+}

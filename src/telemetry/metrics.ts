@@ -5,6 +5,7 @@
  */
 import { ValueType, type Counter, type Histogram, type Meter } from '@opentelemetry/api';
 import type { AuditRecord } from '../domain/audit';
+import { repeatedOf } from '../domain/repeated-refusals';
 
 export const METRIC = {
   requestsCreated: 'countersign.requests.created',
@@ -77,8 +78,15 @@ export class CountersignMetrics {
       else if (record.type === 'approver.unreachable') this.unreachable.add(1, { occasion: String(record.data?.occasion ?? 'unknown'), ...byCommand });
       else if (DECISIONS[record.type]) this.decisions.add(1, { decision: DECISIONS[record.type]!, ...byCommand });
       else if (EXECUTIONS[record.type]) this.executions.add(1, { outcome: EXECUTIONS[record.type]!, ...byCommand });
-      else if (REFUSALS.has(record.type)) this.refusals.add(1, { event: record.type, reason: record.outcome.reason ?? record.type });
+      else if (REFUSALS.has(record.type)) this.refused(record);
     }
+  }
+
+  /** One refusal by its reason; a minute's `repeated` summary, each refusal it counted by its own reason. */
+  private refused(record: AuditRecord): void {
+    const counted = repeatedOf(record);
+    if (!counted) return this.refusals.add(1, { event: record.type, reason: record.outcome.reason ?? record.type });
+    for (const [reason, n] of Object.entries(counted.reasons)) if (Number.isSafeInteger(n) && n > 0) this.refusals.add(n, { event: record.type, reason });
   }
 
   appendTook(ms: number, operation: 'append' | 'insert' | 'update', result: 'ok' | 'error'): void {

@@ -136,6 +136,34 @@ describe('the OCSF export (API Activity, class 6003)', () => {
     assert.equal((await verifyChain(readOcsf(PassThrough.from([spaced.join('\n')])))).problem?.seq, 2);
   });
 
+  it("gives a minute's repeated summary of refusals its count and period, and still verifies an export written before it had them", async () => {
+    const summarised = chainOf([
+      ...records,
+      anEvent('click.refused', {
+        time: timeAt(7),
+        actor: undefined,
+        source: undefined,
+        outcome: { result: 'refused', reason: 'repeated', detail: 'card clicks refused: 45 more …' },
+        data: { repeated: { count: 45, from: timeAt(6), to: timeAt(7), reasons: { 'not-an-approver': 40, 'unknown-request': 5 }, people: { 'p-1': 45 }, perMinute: 30 } },
+      }),
+    ]);
+    const event = toOcsf(summarised.at(-1)!);
+    assert.deepEqual([event.count, event.start_time, event.end_time], [45, Date.parse(timeAt(6)), Date.parse(timeAt(7))]);
+    assert.equal(toOcsf(summarised[2]).count, undefined, 'a record of one refusal carries no count');
+    const lines = (await text(summarised)).split('\n');
+    const before = JSON.parse(lines[summarised.length - 1]) as Record<string, unknown>;
+    delete before.count;
+    delete before.start_time;
+    delete before.end_time;
+    lines[summarised.length - 1] = fastCanonicalJson(before);
+    assert.deepEqual(await collect(readOcsf(PassThrough.from([lines.join('\n')]))), summarised);
+    const v = await verifyChain(readOcsf(PassThrough.from([lines.join('\n')])));
+    assert.equal(v.ok, true, v.problem?.message);
+    // A count edited is not the record's.
+    const edited = (await text(summarised)).replace('"count":45', '"count":4');
+    assert.equal((await verifyChain(readOcsf(PassThrough.from([edited])))).problem?.kind, 'edited');
+  });
+
   it('names a record whose raw_data was edited, fields and all', async () => {
     const edited = { ...records[2], outcome: { result: 'ok' as const } };
     const lines = (await text(records)).split('\n');

@@ -69,6 +69,14 @@ describe('telemetry (in-memory exporters in place of Application Insights)', fun
     assert.equal(await otel.count(METRIC.breakGlass, { event: 'flagged' }), 0);
   });
 
+  it("counts each refusal a minute's repeated summary counted, by its reason, as those recorded one by one", async () => {
+    const refused = (reason: string, data?: Record<string, unknown>) => ({ type: 'click.refused', outcome: { result: 'refused', reason }, ...(data ? { data } : {}) }) as AuditRecord;
+    otel.telemetry.metrics.appended([refused('not-an-approver'), refused('repeated', { repeated: { count: 45, from: '', to: '', reasons: { 'not-an-approver': 40, 'unknown-request': 5 }, perMinute: 30 } })]);
+    assert.equal(await otel.count(METRIC.refusals, { event: 'click.refused', reason: 'not-an-approver' }), 41);
+    assert.equal(await otel.count(METRIC.refusals, { event: 'click.refused', reason: 'unknown-request' }), 5);
+    assert.equal(await otel.count(METRIC.refusals, { event: 'click.refused' }), 46);
+  });
+
   it('counts requests, decisions, refusals by reason and executions by outcome from what the bot did', async () => {
     assert.equal(isInstrumented(h.bot.deps.store), true, 'the use cases write through the instrumented store');
     const first = await requestVia(h, 'deploy production api-service reason: release 2.4');

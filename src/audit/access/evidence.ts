@@ -10,6 +10,7 @@ import { canonicalJson, sha256Hex } from '../../domain/canonical';
 import { approvalHistory, notBeforeOfVersions, unbackedVersion, wholeRequestRefusals, type ApprovalFate, type GivenApproval } from '../../domain/lifecycle';
 import { whoMustApprove } from '../../domain/policy-text';
 import type { ApprovalRequest } from '../../domain/request';
+import { repeatedOf } from '../../domain/repeated-refusals';
 import { inertLine } from '../../domain/text-safety';
 import type { AuditSigner, AuditVerifier } from './signing';
 
@@ -416,18 +417,30 @@ function askedAsRecorded(r: ApprovalRequest, events: readonly AuditRecord[]): st
 /** How many refused clicks, and how many other refusals, SUMMARY.md lists one by one; events.jsonl holds them all. */
 const REFUSALS_LISTED = 20;
 
-/** A section of refusals, one line each (who, when, what, why), the first REFUSALS_LISTED of them; nothing when there were none. */
-function refusalSection(title: string, refused: readonly AuditRecord[], what: (x: AuditRecord) => string): string[] {
-  if (refused.length === 0) return [];
+/**
+ * A section of refusals, one line each (who, when, what, why), the first REFUSALS_LISTED of them,
+ * then one line per minute's `repeated` summary among them (how many it counted, when, why); nothing
+ * when there were none.
+ */
+function refusalSection(title: string, records: readonly AuditRecord[], what: (x: AuditRecord) => string): string[] {
+  if (records.length === 0) return [];
+  const refused = records.filter((x) => !repeatedOf(x));
   const line = (x: AuditRecord) => `- ${who(x.actor)} at ${x.time}: ${what(x)} refused (${literal(x.outcome.reason ?? 'no reason recorded')})`;
   const more = refused.length - REFUSALS_LISTED;
-  return [`## ${title}`, ...refused.slice(0, REFUSALS_LISTED).map(line), ...(more > 0 ? [`- and ${more} more: events.jsonl holds each.`] : []), ''];
+  const counted = records.flatMap((x) => {
+    const r = repeatedOf(x);
+    if (!r) return [];
+    const reasons = Object.entries(r.reasons).map(([reason, n]) => `${literal(reason)} ${Number(n)}`).join(', ');
+    return [`- ${r.count} more from ${literal(String(r.from))} to ${literal(String(r.to))}, counted past the budget a minute, not recorded one by one (record ${x.seq}): ${reasons}`];
+  });
+  return [`## ${title}`, ...refused.slice(0, REFUSALS_LISTED).map(line), ...(more > 0 ? [`- and ${more} more: events.jsonl holds each.`] : []), ...counted, ''];
 }
 
 /**
  * The clicks on the request's cards that were refused (someone approving their own request, an
  * approver of another tenant, a stale card): an auditor asks for these, and the decisions alone do
- * not show them. Nothing when there were none.
+ * not show them; those counted past a person's budget a minute, by their summary in the request's
+ * trail. Nothing when there were none.
  */
 function refusedClicks(events: readonly AuditRecord[]): string[] {
   return refusalSection('Refused clicks', events.filter((x) => x.type === 'click.refused'), (x) => (typeof x.data?.verb === 'string' ? literal(x.data.verb) : 'a click'));

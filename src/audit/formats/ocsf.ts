@@ -7,6 +7,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { AuditEventType, AuditRecord } from '../../domain/audit';
+import { repeatedOf } from '../../domain/repeated-refusals';
 import { fastCanonicalJson as canonicalJson } from '../chain/seal-json-fast';
 import type { Target } from '../../domain/operation';
 import { textLines } from './jsonl';
@@ -107,6 +108,24 @@ function drop<T extends Record<string, unknown>>(o: T): T {
   return o;
 }
 
+/** A minute's `repeated` summary: how many refusals it counted and when (OCSF's `count`, `start_time`, `end_time`), so a SIEM counts them all. */
+function summarised(r: AuditRecord): { count?: number; start_time?: number; end_time?: number } {
+  const counted = repeatedOf(r);
+  if (!counted) return {};
+  const [from, to] = [Date.parse(counted.from), Date.parse(counted.to)];
+  return { count: counted.count, ...(Number.isFinite(from) ? { start_time: from } : {}), ...(Number.isFinite(to) ? { end_time: to } : {}) };
+}
+
+/**
+ * A summary's event as an export made before OCSF carried its count (2026-12-07) wrote it, else
+ * undefined: such an export still verifies (the count is read from raw_data, which is checked).
+ */
+function uncounted(r: AuditRecord): string | undefined {
+  if (!repeatedOf(r)) return undefined;
+  const { count: _count, start_time: _start, end_time: _end, ...event } = toOcsf(r);
+  return canonicalJson(event);
+}
+
 /** The OCSF API Activity event of one audit record. */
 export function toOcsf(r: AuditRecord): Record<string, unknown> {
   // A type this version does not know (a record written by a newer one) is Other.
@@ -128,6 +147,7 @@ export function toOcsf(r: AuditRecord): Record<string, unknown> {
     severity: status.severity,
     status_id: status.id,
     status: status.name,
+    ...summarised(r),
     status_code: r.outcome?.reason,
     status_detail: r.outcome?.detail,
     message: `${r.type}${request ? ` ${request.id}` : ''}: ${r.outcome?.result}${r.outcome?.reason ? ` (${r.outcome.reason})` : ''}`,
@@ -219,7 +239,7 @@ export async function* readOcsf(source: string | Readable): AsyncGenerator<Audit
     }
     // The line as written, byte for byte: a repeated member (JSON.parse keeps the last, a SIEM may
     // keep the first), a reordered or a spaced one is an edit as much as a changed value.
-    if (mapped === undefined || mapped !== text) {
+    if (mapped === undefined || (mapped !== text && uncounted(record) !== text)) {
       const seq = Number.isSafeInteger(record?.seq) ? record.seq : undefined;
       const at = seq === undefined ? `line ${lineNo}` : `record ${seq} (line ${lineNo})`;
       throw new ChainDefect('edited', `the OCSF fields of ${at} do not match the record in its raw_data: they were edited.`, seq, typeof record?.id === 'string' ? record.id : '');

@@ -74,6 +74,20 @@ describe('evidence summary (SUMMARY.md)', () => {
       summary,
     );
     assert.doesNotMatch(summaryOf({ state: 'succeeded' }), /Refused clicks/, 'no section when none were refused');
+    // Those counted past a person's budget a minute are counted from their summary in the request's trail.
+    const counted: AuditRecord = {
+      ...refused(3, 'Mallory', 'approve', 'repeated'),
+      actor: undefined,
+      data: { repeated: { count: 45, from: '2026-11-02T09:03:01.000Z', to: '2026-11-02T09:03:59.000Z', reasons: { 'not-an-approver': 45 }, people: { m: 45 }, request: r.id, perMinute: 30 } },
+    };
+    const withCounted = evidenceOf(r, [...events, counted]).find((f) => f.name === 'SUMMARY.md')?.content ?? '';
+    assert.ok(
+      withCounted.includes(
+        '(tenant-not-allowed)\n- 45 more from 2026-11-02T09:03:01.000Z to 2026-11-02T09:03:59.000Z, counted past the budget a minute, not recorded one by one (record 3): not-an-approver 45\n\n',
+      ),
+      withCounted,
+    );
+    assert.match(evidenceOf(r, [counted]).find((f) => f.name === 'SUMMARY.md')?.content ?? '', /## Refused clicks\n- 45 more from/, 'a section also when all were counted');
   });
 
   const recordOf = (r: ReturnType<typeof buildRequest>, n: number, type: AuditRecord['type'], fields: Partial<AuditRecord>): AuditRecord => ({
