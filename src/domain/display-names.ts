@@ -6,7 +6,7 @@
  * approving twice. Where one display name stands for more than one person on a request, each of them
  * is named with the start of their Entra object id after it, as the audit records name them.
  */
-import type { Actor, ApprovalRequest, Decision } from './request';
+import type { Actor, ApprovalRequest, Decision, Unreachable } from './request';
 
 /** How many characters of the object id tell namesakes apart on a card (as a git commit is shortened). */
 const ID_SHOWN = 8;
@@ -16,7 +16,10 @@ function nameKey(name: string): string {
   return name.normalize('NFKC').replace(/\s+/g, ' ').trim().toLowerCase();
 }
 
-/** Every person the request names as someone who acted on it. */
+/**
+ * Every person the request names as someone who acted on it, and everyone it names as not reached
+ * (its card's "Could not reach" line: an unreached approver must not read as the requester).
+ */
 function actorsOf(r: ApprovalRequest): Actor[] {
   const decision = (d: Decision | undefined): (Actor | undefined)[] => (d ? [d.by, d.onBehalfOf] : []);
   const named: (Actor | undefined)[] = [
@@ -26,8 +29,15 @@ function actorsOf(r: ApprovalRequest): Actor[] {
     ...decision(r.cancellation),
     ...decision(r.execution?.cancellation),
     r.breakGlass?.review?.by,
+    // None from a row edited to hold something else there.
+    ...(Array.isArray(r.unreachable) ? r.unreachable : []).map(unreachedPerson),
   ];
   return named.filter(isActor);
+}
+
+/** Someone not reached, as a person to name (their id is the Entra object id; a channel's, its conversation id); undefined when unnamed. */
+function unreachedPerson(u: Unreachable | undefined): Actor | undefined {
+  return typeof u?.name === 'string' ? { aadObjectId: u.id, tenantId: '', name: u.name } : undefined;
 }
 
 /**
@@ -43,11 +53,13 @@ function isActor(a: Actor | undefined): a is Actor {
  * How the request names people: each as they are (the usual case), or, when their display name stands
  * for more than one person among those on it and `others` (people a text names beside the request's
  * own: the delegators a delegate decides for, the one who revoked a delegation), with the start of
- * their object id after it ("Alice Smith (11111111)").
+ * their object id after it ("Alice Smith (11111111)"). With no request (a delegation's audit record,
+ * a stored row that may not read as a request), among `others` alone; one of them that is not a
+ * person is left out.
  */
-export function distinctNamer(r: ApprovalRequest, others: readonly Actor[] = []): (a: Actor) => Actor {
+export function distinctNamer(r: ApprovalRequest | undefined, others: readonly (Actor | undefined)[] = []): (a: Actor) => Actor {
   const idsByName = new Map<string, Set<string>>();
-  for (const a of [...actorsOf(r), ...others.filter(isActor)]) {
+  for (const a of [...(r ? actorsOf(r) : []), ...others.filter(isActor)]) {
     const key = nameKey(a.name);
     const ids = idsByName.get(key) ?? new Set<string>();
     ids.add(a.aadObjectId.toLowerCase());
@@ -74,5 +86,6 @@ export function withDistinctNames(r: ApprovalRequest): ApprovalRequest {
     ...(r.cancellation ? { cancellation: decision(r.cancellation) } : {}),
     ...(r.execution ? { execution: { ...r.execution, ...(r.execution.cancellation ? { cancellation: decision(r.execution.cancellation) } : {}) } } : {}),
     ...(r.breakGlass ? { breakGlass: { ...r.breakGlass, ...(r.breakGlass.review ? { review: { ...r.breakGlass.review, by: named(r.breakGlass.review.by) } } : {}) } } : {}),
+    ...(Array.isArray(r.unreachable) ? { unreachable: r.unreachable.map((u) => { const p = unreachedPerson(u); return p ? { ...u, name: named(p).name } : u; }) } : {}),
   };
 }

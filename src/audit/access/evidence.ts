@@ -316,6 +316,7 @@ export function literal(text: string): string {
   return `${fence}${pad}${line}${pad}${fence}`;
 }
 
+/** A person with their whole object id, as every list of SUMMARY.md names people: a display name alone can stand for two. */
 function who(a: { name: string; aadObjectId: string } | undefined): string {
   return a ? `${literal(a.name)} (${literal(a.aadObjectId)})` : 'Countersign';
 }
@@ -478,7 +479,7 @@ function summary(input: EvidenceInput, r: ApprovalRequest | undefined): string {
       `Policy: ${whoMustApprove(r.policy)} (policy version ${r.policy.version}).`,
       ...(r.escalation ? [`Escalated to ${r.escalation.role} at ${r.escalation.at}: from then on that role could decide it too.`] : []),
       ...(r.reminders ? [`Reminders sent: ${r.reminders.sent}.`] : []),
-      ...(r.unreachable?.length ? [sentence(`Could not be reached: ${r.unreachable.map((u) => `${literal(u.name ?? u.id)} (${literal(u.why)})`).join(', ')}`)] : []),
+      ...(r.unreachable?.length ? [sentence(`Could not be reached: ${r.unreachable.map((u) => `${u.name === undefined ? literal(u.id) : who({ name: u.name, aadObjectId: u.id })} (${literal(u.why)})`).join(', ')}`)] : []),
       '',
       ...refusedClicks(input.events),
       ...otherRefusals(input.events, r.id),

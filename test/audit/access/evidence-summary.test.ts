@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { buildRequest } from '../../support/requests';
 import { literal } from '../../../src/audit/access/evidence';
-import { evidenceOf } from './evidence-of';
+import { evidenceOf, summaryIn } from './evidence-of';
 import type { AuditRecord } from '../../../src/domain/audit';
 
 describe('evidence summary (SUMMARY.md)', () => {
@@ -131,6 +131,30 @@ describe('evidence summary (SUMMARY.md)', () => {
     assert.equal(section.trimEnd().split('\n').length, 21);
     assert.match(section, /\n- and 3 more: events\.jsonl holds each\.\n$/);
     assert.doesNotMatch(summaryOf({ state: 'succeeded' }), /Other refusals/, 'no section when none were refused');
+  });
+
+  it('names each person it could not reach with their whole object id, and its cards tell two of one display name apart', () => {
+    // Bob and Dave, renamed Bob Approver: "Could not be reached: Bob Approver (…), Bob Approver (…)" read as one person twice.
+    const dave = { id: '55555555-5555-4555-8555-555555555555', name: 'Bob Approver' };
+    const unreachable = [
+      { id: '22222222-2222-4222-8222-222222222222', name: 'Bob Approver', why: 'app not installed' },
+      { ...dave, why: "blocked Countersign's chat in Teams" },
+      { id: '19:approvals@thread.tacv2', why: 'Countersign has not been added there' },
+    ];
+    const files = evidenceOf(buildRequest({ unreachable }));
+    assert.ok(
+      summaryIn(files).includes(
+        "Could not be reached: Bob Approver (22222222-2222-4222-8222-222222222222) (app not installed), Bob Approver (55555555-5555-4555-8555-555555555555) (blocked Countersign's chat in Teams), `19:approvals@thread.tacv2` (Countersign has not been added there).",
+      ),
+      summaryIn(files),
+    );
+    const card = files.find((f) => f.name.startsWith('cards/'))?.content ?? '';
+    assert.match(card, /Could not reach: Bob Approver \(22222222\) \(app not installed\), Bob Approver \(55555555\) \(blocked Countersign's chat in Teams\), 19:approvals/);
+    // One of them the requester's namesake: the card's "Requested by" tells them apart too.
+    const asked = evidenceOf(buildRequest({ requester: { aadObjectId: '11111111-1111-4111-8111-111111111111', tenantId: '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', name: 'Bob Approver' }, unreachable: [{ ...dave, why: 'app not installed' }] }));
+    assert.match(asked.find((f) => f.name.startsWith('cards/'))?.content ?? '', /Bob Approver \(11111111\)[\s\S]*Could not reach: Bob Approver \(55555555\) \(app not installed\)/);
+    const plain = evidenceOf(buildRequest({ unreachable: [{ ...dave, name: 'Dave Lead', why: 'app not installed' }] }));
+    assert.match(plain.find((f) => f.name.startsWith('cards/'))?.content ?? '', /Could not reach: Dave Lead \(app not installed\)/, 'no namesake on the card: named as before');
   });
 
   it('still ends a sentence whose text has no full stop of its own', () => {
