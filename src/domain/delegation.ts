@@ -120,9 +120,11 @@ export function delegate(input: DelegateInput): DelegationResult {
   const at = now.toISOString();
   const created: Delegation = { id: input.id, delegator, delegate: to, createdAt: at, until: until.toISOString() };
   const ended = input.current.map((d) => ({ ...d, ended: { at, by: delegator, reason: 'replaced' as const } }));
+  // Two people of one display name in a record's words (the delegator, the delegate, the one replaced) are told apart (display-names.ts).
+  const named = distinctNamer(undefined, [delegator, to, ...ended.map((d) => d.delegate)]);
   const events = [
-    ...ended.map((d) => delegationEvent('delegation.replaced', d, at, delegator, `replaced by delegation ${created.id} to ${to.name}`, input.source)),
-    delegationEvent('delegation.created', created, at, delegator, `${to.name} decides on behalf of ${delegator.name} until ${created.until}`, input.source),
+    ...ended.map((d) => delegationEvent('delegation.replaced', d, at, delegator, `replaced by delegation ${created.id} to ${named(to).name}`, input.source)),
+    delegationEvent('delegation.created', created, at, delegator, `${named(to).name} decides on behalf of ${named(delegator).name} until ${created.until}`, input.source),
   ];
   return { ok: true, change: { created, ended, events } };
 }
@@ -135,7 +137,8 @@ export function revoke(actor: Actor, current: Delegation[], now: Date, delegate?
   }
   const at = now.toISOString();
   const ended = mine.map((d) => ({ ...d, ended: { at, by: actor, reason: 'revoked' as const, ...(revocationId ? { revocationId } : {}) } }));
-  return { ok: true, change: { ended, events: ended.map((d) => delegationEvent('delegation.revoked', d, at, actor, `${d.delegate.name} no longer decides on behalf of ${d.delegator.name}`, source)) } };
+  const named = (d: Delegation) => distinctNamer(undefined, [actor, d.delegate, d.delegator]);
+  return { ok: true, change: { ended, events: ended.map((d) => delegationEvent('delegation.revoked', d, at, actor, `${named(d)(d.delegate).name} no longer decides on behalf of ${named(d)(d.delegator).name}`, source)) } };
 }
 
 function delegationEvent(
@@ -179,11 +182,11 @@ export function authorityFor(
   if (usable.length === 0) return { ok: true };
   const notRequester = usable.filter((d) => !same(d.delegator, r.requester));
   if (notRequester.length === 0) {
-    return { ok: false, refusal: refusal(RefusalReason.OnBehalfOfRequester, `${r.requester.name} asked for request ${r.id}, so you cannot decide it on their behalf.`, r.id) };
+    return { ok: false, refusal: refusal(RefusalReason.OnBehalfOfRequester, `${distinctNamer(r, [actor])(r.requester).name} asked for request ${r.id}, so you cannot decide it on their behalf.`, r.id) };
   }
   const free = verb === 'approve' ? notRequester.filter((d) => !authorityCounted(r.approvals, d.delegator)) : notRequester;
   if (free.length === 0) {
-    return { ok: false, refusal: refusal(RefusalReason.AuthorityAlreadyCounted, `${notRequester[0].delegator.name} already approved request ${r.id} (or someone did on their behalf); each person's authority counts once.`, r.id) };
+    return { ok: false, refusal: refusal(RefusalReason.AuthorityAlreadyCounted, `${distinctNamer(r, [actor, notRequester[0].delegator])(notRequester[0].delegator).name} already approved request ${r.id} (or someone did on their behalf); each person's authority counts once.`, r.id) };
   }
   return { ok: true, onBehalfOf: free[0].delegator, delegationId: free[0].id, delegationUntil: free[0].until };
 }

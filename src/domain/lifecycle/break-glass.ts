@@ -104,7 +104,7 @@ export function reviewBreakGlass(r: ApprovalRequest, ctx: DecisionContext, verdi
   const review = { verdict, by: ctx.actor, at, ...(text ? { comment: text } : {}) };
   const updated = next(r, ctx.now, { breakGlass: { ...use, review } });
   const late = Date.parse(use.reviewDueAt) < ctx.now.getTime() ? ' (after its review was due)' : '';
-  const event = requestEvent(updated, verdict === 'ratified' ? 'breakglass.ratified' : 'breakglass.flagged', at, { result: 'ok', detail: `${verdict} by ${ctx.actor.name}${late}${text ? `: ${text}` : ''}` }, {
+  const event = requestEvent(updated, verdict === 'ratified' ? 'breakglass.ratified' : 'breakglass.flagged', at, { result: 'ok', detail: `${verdict} by ${distinctNamer(updated)(ctx.actor).name}${late}${text ? `: ${text}` : ''}` }, {
     actor: ctx.actor,
     ...(ctx.source ? { source: ctx.source } : {}),
   });

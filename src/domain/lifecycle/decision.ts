@@ -75,8 +75,10 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
   }
   // Each person's authority counts once, whether they used it or their delegate did.
   const principal = ctx.onBehalfOf ?? ctx.actor;
+  // A namesake of the person clicking (or of whoever they act for) on the request is told apart (display-names.ts).
+  const named = distinctNamer(r, clickers(ctx));
   if (authorityCounted(r.approvals, ctx.actor) || authorityCounted(r.approvals, principal)) {
-    return refuse(r, RefusalReason.AuthorityAlreadyCounted, `${principal.name}'s approval of request ${r.id} already counts (given by them or on their behalf); it needs ${r.policy.approvals} approval(s) from different people.`);
+    return refuse(r, RefusalReason.AuthorityAlreadyCounted, `${named(principal).name}'s approval of request ${r.id} already counts (given by them or on their behalf); it needs ${r.policy.approvals} approval(s) from different people.`);
   }
   const at = ctx.now.toISOString();
   const given = { approver: ctx.actor, at, operationHash: r.operationHash, ...onBehalf(ctx) };
@@ -85,7 +87,7 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
     return refuse(
       r,
       RefusalReason.FillsNoRequirement,
-      `Your approval of request ${r.id} would fill no requirement still open: what ${principal === ctx.actor ? 'you hold' : `${principal.name} holds`} is already met. Still needed: ${outstandingText(r)}.`,
+      `Your approval of request ${r.id} would fill no requirement still open: what ${principal === ctx.actor ? 'you hold' : `${named(principal).name} holds`} is already met. Still needed: ${outstandingText(r)}.`,
     );
   }
   // Checked last, so that only an approval that would otherwise count ends the request.
@@ -98,7 +100,9 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
   const later = complete ? scheduleIfLater(approved, ctx.now) : undefined;
   const updated = later?.request ?? approved;
   const extra = { actor: ctx.actor, ...(ctx.source ? { source: ctx.source } : {}), ...onBehalfData(ctx) };
-  const by = ctx.onBehalfOf ? ` by ${deciderText({ approver: ctx.actor, onBehalfOf: ctx.onBehalfOf })}` : '';
+  // The records' words name namesakes on the request as its card does (display-names.ts).
+  const recorded = distinctNamer(updated);
+  const by = ctx.onBehalfOf ? ` by ${deciderText({ approver: ctx.actor, onBehalfOf: ctx.onBehalfOf }, recorded)}` : '';
   // A quorum's records say which requirement each approval filled (the older one-requirement form needs no saying).
   const quorum = r.policy.requirements !== undefined;
   const index = filledBy(approvals.at(-1)!);
@@ -113,7 +117,7 @@ export function approve(r: ApprovalRequest, ctx: DecisionContext): Transition {
     ),
   ];
   if (complete) {
-    const met = quorum ? { detail: progressText(updated, (a) => deciderText(a)) } : {};
+    const met = quorum ? { detail: progressText(updated, (a) => deciderText(a, recorded)) } : {};
     events.push(requestEvent(updated, 'request.approved', at, { result: 'ok', ...met }, quorum ? { ...extra, data: { ...onBehalf(ctx), requirements: requirementsData(updated) } } : extra));
   }
   if (later) events.push(later.event);
@@ -137,7 +141,7 @@ function endUnaskable(r: ApprovalRequest, ctx: DecisionContext, broken: BrokenAs
 }
 
 /** The person clicking, and whoever they act for: namesakes of the requester among them are told apart from the requester. */
-function clickers(ctx: DecisionContext): Actor[] {
+function clickers(ctx: Pick<DecisionContext, 'actor' | 'onBehalfOf'>): Actor[] {
   return ctx.onBehalfOf ? [ctx.actor, ctx.onBehalfOf] : [ctx.actor];
 }
 
@@ -258,7 +262,9 @@ function cancelScheduled(r: ApprovalRequest, ctx: Omit<DecisionContext, 'isAppro
     return refuse(r, RefusalReason.NotAllowedToCancel, `Only ${distinctNamer(r, [ctx.actor])(r.requester).name}, who asked for request ${r.id}, or someone with ${rolesText(decidingRoles(r))} can cancel it before it runs.`);
   }
   const at = ctx.now.toISOString();
-  const by = isRequester ? ctx.actor.name : deciderText({ by: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}) });
+  // A canceller who shares a display name with the requester (or an approver) is told apart (display-names.ts).
+  const named = distinctNamer(r, clickers(ctx));
+  const by = isRequester ? named(ctx.actor).name : deciderText({ by: ctx.actor, ...(ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf } : {}) }, named);
   const detail = `Cancelled by ${by} before its scheduled run at ${r.runAt ?? '(unknown)'}; nothing was sent to Azure.`;
   const onBehalfOf = isRequester ? {} : onBehalf(ctx);
   const updated = next(r, ctx.now, { state: 'cancelled', cancellation: { by: ctx.actor, at, ...onBehalfOf }, outcomeDetail: detail });
@@ -341,8 +347,10 @@ export function withdrawDelegatedApprovals(r: ApprovalRequest, ended: ReadonlySe
   if ((r.state === 'approved' || r.state === 'scheduled') && gone.length > 0) return failApproved(r, gone, now, end);
   if (!isDecidable(r) || gone.length === 0) return refuse(r, RefusalReason.AlreadyDecided, `Request ${r.id} holds no approval given under that delegation that is still to count.`);
   const updated = next(r, now, { approvals: r.approvals.filter((a) => !gone.includes(a)) });
-  const why = end.how === 'ended' ? 'the delegation it was given under ended' : end.how === 'turned-off' ? TURNED_OFF : `${end.by.name} ${end.how} the delegation`;
-  const detail = `${gone.map((a) => deciderText(a)).join(', ')}: no longer count(s), as ${why}; ${outstandingText(updated) || 'still to be decided'}.`;
+  // Namesakes on the request (and who ended the delegation) told apart, as voidedApprovalsText names them.
+  const named = distinctNamer(r, 'by' in end ? [end.by] : []);
+  const why = end.how === 'ended' ? 'the delegation it was given under ended' : end.how === 'turned-off' ? TURNED_OFF : `${named(end.by).name} ${end.how} the delegation`;
+  const detail = `${gone.map((a) => deciderText(a, named)).join(', ')}: no longer count(s), as ${why}; ${outstandingText(updated) || 'still to be decided'}.`;
   return { ok: true, request: updated, events: [voidedEvent(updated, gone, now, end, detail)] };
 }
 

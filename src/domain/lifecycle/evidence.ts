@@ -20,8 +20,9 @@
  */
 import type { AuditEventDraft, AuditRecord } from '../audit';
 import { canonicalJson, operationHash, sha256Hex } from '../canonical';
+import { distinctNamer } from '../display-names';
 import { reapprovalHash, type Expectation } from '../drift';
-import type { ApprovalRequest, PolicySnapshot } from '../request';
+import type { Actor, ApprovalRequest, PolicySnapshot } from '../request';
 import { RefusalReason } from '../refusal';
 import { neutralise, requestEvent } from '../audit';
 import { next, type Transition } from './transition';
@@ -105,7 +106,10 @@ export function unauditedAuthority(r: ApprovalRequest, records: readonly AuditRe
     if (r.approvals.length === 0) return 'its stored row lists no approval';
     for (const a of r.approvals) {
       const granted = after.slice(0, authorised + 1).some((x) => x.type === 'approval.granted' && same(x.actor?.aadObjectId, a.approver.aadObjectId));
-      if (!granted) return `the audit log holds no approval of it by ${a.approver.name || a.approver.aadObjectId}`;
+      if (granted) continue;
+      // An approver on the row who shares a display name with one the records hold is told apart (display-names.ts).
+      const named = distinctNamer(undefined, [...r.approvals.map((x) => x.approver), ...after.map((x) => x.actor)]);
+      return `the audit log holds no approval of it by ${named(a.approver).name || a.approver.aadObjectId}`;
     }
   }
   const sinceAuthority = after.slice(authorised + 1);
@@ -221,11 +225,12 @@ const listed = (items: readonly string[]): string => (items.length > NAMED_APPRO
  * band and environment its card showed): a version
  * added in the database with only those changed (its reason rewritten) is not the request's history.
  */
-function unrecordedFacts(v: ApprovalRequest, created: AuditRecord): UnbackedField[] {
+function unrecordedFacts(v: ApprovalRequest, created: AuditRecord, named: (a: Actor) => Actor): UnbackedField[] {
   const found: UnbackedField[] = [];
   const at = `(record ${created.seq}, ${created.type})`;
   if (!sameRequester(v, created)) {
-    found.push({ field: 'requester', stored: person(v.requester), recorded: `${person(created.actor)} asked ${at}`, why: `its requester ${cut(String(v.requester?.name || v.requester?.aadObjectId))} is not ${created.actor?.name || created.actor?.aadObjectId}, who asked for it` });
+    const asked = created.actor && named(created.actor);
+    found.push({ field: 'requester', stored: person(v.requester), recorded: `${person(created.actor)} asked ${at}`, why: `its requester ${cut(String(named(v.requester)?.name || v.requester?.aadObjectId))} is not ${asked?.name || asked?.aadObjectId}, who asked for it` });
   }
   const reason = typeof v.reason === 'string' ? neutralise(v.reason) : v.reason;
   if (reason !== created.request?.reason) {
@@ -315,6 +320,10 @@ export function unbackedFields(v: ApprovalRequest, records: readonly AuditRecord
   const at = notBefore !== undefined && notBefore > own ? notBefore : own;
   const mine = records.filter((x) => x.request?.id === v.id && madeAt(x) <= at);
   const created = mine.find((x) => x.type === 'request.created' || x.type === 'breakglass.used');
+  const approvals = Array.isArray(v.approvals) ? v.approvals : [];
+  // The people a finding names by display name (the row's, the records'): namesakes told apart (display-names.ts), worked out only for a finding.
+  let namer: ((a: Actor) => Actor) | undefined;
+  const named = (a: Actor) => (namer ??= distinctNamer(undefined, [v.requester, ...approvals.map((x) => x?.approver), v.rejection?.by, ...mine.map((x) => x.actor)]))(a);
   const found: UnbackedField[] = [];
   if (!created) {
     found.push({ field: 'id', stored: shown(v.id), recorded: `no request.created or breakglass.used record of it by ${v.updatedAt}`, why: `the audit log holds no record of the request's creation by ${v.updatedAt}` });
@@ -331,7 +340,7 @@ export function unbackedFields(v: ApprovalRequest, records: readonly AuditRecord
       found.push({ field: 'operationHash', stored: cut(String(v.operationHash)), recorded: `${[...hashes].join(' or ')} (creation and drifts)`, why: 'its operation hash is not one its audit records carry' });
     }
   }
-  const unbacked = (Array.isArray(v.approvals) ? v.approvals : []).filter((a) => !mine.some((x) => x.type === 'approval.granted' && same(x.actor?.aadObjectId, a?.approver?.aadObjectId) && x.request?.operationHash === a?.operationHash));
+  const unbacked = approvals.filter((a) => !mine.some((x) => x.type === 'approval.granted' && same(x.actor?.aadObjectId, a?.approver?.aadObjectId) && x.request?.operationHash === a?.operationHash));
   if (unbacked.length > 0) {
     const given = mine.filter((x) => x.type === 'approval.granted').map((x) => `${person(x.actor)} of ${String(x.request?.operationHash).slice(0, 12)}… (record ${x.seq})`);
     const claimed = unbacked.map((a) => `${person(a?.approver)} of operation hash ${String(a?.operationHash).slice(0, 12)}…`);
@@ -340,7 +349,7 @@ export function unbackedFields(v: ApprovalRequest, records: readonly AuditRecord
       field: 'approvals',
       stored: `${unbacked.length === 1 ? 'an approval' : `${unbacked.length} approvals`} by ${listed(claimed)}`,
       recorded: given.length ? `approvals only by ${listed(given)} by ${v.updatedAt}` : `no approval.granted record by ${v.updatedAt}`,
-      why: `the audit log holds no approval by ${cut(String(first?.approver?.name || first?.approver?.aadObjectId))} of operation hash ${String(first?.operationHash).slice(0, 12)}…${unbacked.length > 1 ? ` (nor ${unbacked.length - 1} more it lists)` : ''} by ${v.updatedAt}`,
+      why: `the audit log holds no approval by ${cut(String((first?.approver && named(first.approver))?.name || first?.approver?.aadObjectId))} of operation hash ${String(first?.operationHash).slice(0, 12)}…${unbacked.length > 1 ? ` (nor ${unbacked.length - 1} more it lists)` : ''} by ${v.updatedAt}`,
     });
   }
   if (v.rejection && !mine.some((x) => x.type === 'request.rejected' && same(x.actor?.aadObjectId, v.rejection?.by?.aadObjectId))) {
@@ -349,7 +358,7 @@ export function unbackedFields(v: ApprovalRequest, records: readonly AuditRecord
       field: 'rejection',
       stored: `rejected by ${person(v.rejection.by)}`,
       recorded: given.length ? `rejected only by ${listed(given)}` : `no request.rejected record by ${v.updatedAt}`,
-      why: `the audit log holds no rejection of it by ${cut(String(v.rejection.by?.name || v.rejection.by?.aadObjectId))}`,
+      why: `the audit log holds no rejection of it by ${cut(String((v.rejection.by && named(v.rejection.by))?.name || v.rejection.by?.aadObjectId))}`,
     });
   }
   const needed = Object.hasOwn(STATE_RECORDS, v.state) ? STATE_RECORDS[v.state] : undefined;
@@ -364,7 +373,7 @@ export function unbackedFields(v: ApprovalRequest, records: readonly AuditRecord
       why: `the audit log holds no ${needed.join(' or ')} record putting it in state ${v.state} by ${v.updatedAt}`,
     });
   }
-  if (created) found.push(...unrecordedFacts(v, created));
+  if (created) found.push(...unrecordedFacts(v, created, named));
   return found;
 }
 

@@ -138,7 +138,7 @@ export function requestCancellation(r: ApprovalRequest, ctx: DecisionContext): T
   const at = ctx.now.toISOString();
   const onBehalfOf = !isRequester && ctx.onBehalfOf ? { onBehalfOf: ctx.onBehalfOf, ...(ctx.delegationId ? { delegationId: ctx.delegationId } : {}) } : {};
   const updated = next(r, ctx.now, { execution: { ...execution, cancellation: { by: ctx.actor, at, ...onBehalfOf } } });
-  const by = 'onBehalfOf' in onBehalfOf ? ` by ${deciderText({ by: ctx.actor, onBehalfOf: ctx.onBehalfOf })}` : '';
+  const by = 'onBehalfOf' in onBehalfOf ? ` by ${deciderText({ by: ctx.actor, onBehalfOf: ctx.onBehalfOf }, distinctNamer(updated))}` : '';
   const event = requestEvent(updated, 'execution.cancel_requested', at, { result: 'ok', detail: `cancellation of deployment ${r.operation.deploymentName} requested${by}` }, {
     actor: ctx.actor,
     ...(ctx.source ? { source: ctx.source } : {}),
