@@ -1085,6 +1085,30 @@ describe('PostgreSQL store, several instances on one database', function () {
       });
     }
 
+    it('keeps holding a full disk when a statement is cancelled after it (57014, held 2 s): the milder fault does not cut the hold short', async () => {
+      const s = await open({ readiness: { failureHoldMs: 100, cancelledHoldMs: 60_000 } });
+      const r = aRequest('CS-FAULTED');
+      await s.requests.insert(r, [anEvent('request.created')]);
+      const approve = () => s.requests.update({ ...r, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]);
+      for (const [code, message] of [
+        ['53100', 'could not extend file: No space left on device'],
+        ['57014', 'canceling statement due to statement timeout'],
+      ]) {
+        await faultOnUpdate(code, message);
+        try {
+          assert.equal(((await approve().catch((err: unknown) => err)) as { code?: string }).code, code);
+        } finally {
+          await faultGone();
+        }
+      }
+      await pause(300);
+      // Past the 57014's hold (100 ms here): the disk's (60 s) still holds, and is what readiness names.
+      assert.equal(await s.ping(), false, 'the full disk is still held');
+      assert.match(s.writeReadiness().problem ?? '', /^the database refused a write \d+ ms ago \(53100: could not extend file: No space left on device\), and none committed since: the database server's disk is full/);
+      await approve();
+      assert.equal(await s.ping(), true, 'a write that commits clears both');
+    });
+
     it('is ready again, without a write, once the last refused write is older than the hold', async () => {
       const s = await open({ readiness: { failureHoldMs: 100, cancelledHoldMs: 600 } });
       const r = aRequest('CS-FAULTED');

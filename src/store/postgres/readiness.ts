@@ -84,9 +84,6 @@ export interface Readiness {
 const WRITER_TABLES = 'requests, request_versions, audit_log, card_messages, dialog_state';
 const WRITER_TABLE_LOCKS = new Set(WRITER_TABLES.split(', ').map((t) => `the table ${t}`));
 
-/** SQLSTATE classes of the server's own faults that readiness holds (serverFaultProblem). */
-const SERVER_FAULT_CLASSES = ['53', '58', 'XX'];
-
 /** What an operator looks at for a server fault of SQLSTATE `code`, in words. */
 function serverFaultRemedy(code: string): string {
   if (code === '53100') return 'the database server\'s disk is full: free space on it (or grow its storage)';
@@ -394,9 +391,11 @@ export class PostgresReadiness {
    * /readyz turned ready 2 s after each refusal and flapped while every write that hit it failed.
    */
   private serverFaultProblem(now = performance.now()): Readiness | undefined {
-    const fault = this.writer.lastFault;
-    const code = (fault?.error as { code?: unknown } | undefined)?.code;
-    if (!fault || typeof code !== 'string' || !SERVER_FAULT_CLASSES.some((c) => code.startsWith(c))) return undefined;
+    // The last of the server's own faults, not the last fault: a milder one after it (a statement
+    // cancelled, 57014, held 2 s) does not cut its hold short.
+    const fault = this.writer.lastServerFault;
+    if (!fault) return undefined;
+    const code = String((fault.error as { code?: unknown }).code);
     if (now - fault.at >= this.cancelledHoldMs) return undefined;
     if (this.writer.lastCommitAt !== undefined && this.writer.lastCommitAt > fault.at) return undefined;
     return {

@@ -42,7 +42,12 @@ class StoreClosedError extends Error {
  */
 function isServerFault(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code === '57014' || code.startsWith('53') || code.startsWith('58') || code.startsWith('XX'));
+  return typeof code === 'string' && (code === '57014' || isHeldFault(code));
+}
+
+/** A fault of the server's own that a moment does not end (class 53, 58 or XX): readiness holds it until a write commits. */
+function isHeldFault(code: string): boolean {
+  return code.startsWith('53') || code.startsWith('58') || code.startsWith('XX');
 }
 
 export class PgWriter {
@@ -68,6 +73,12 @@ export class PgWriter {
    * reads it, as SQLite's does its last write's.
    */
   lastFault: { at: number; error: Error } | undefined;
+  /**
+   * The last of those that was the server's own fault (class 53, 58 or XX), kept whatever milder
+   * fault comes after it: a statement_timeout (57014) after a full disk replaced lastFault and cut
+   * readiness's 60 s hold of the disk to the 2 s of the timeout (serverFaultProblem).
+   */
+  lastServerFault: { at: number; error: Error } | undefined;
   lastCommitAt: number | undefined;
 
   constructor(
@@ -282,7 +293,7 @@ export class PgWriter {
         if (missing) throw await this.schemaMissing(missing, err instanceof CommitFailed ? err.cause : err);
         if (err instanceof StoreLockWaitError) this.lastLockRefusal = { at: performance.now(), error: err };
         const cause = err instanceof CommitFailed ? err.cause : err;
-        if (isServerFault(cause)) this.lastFault = { at: performance.now(), error: cause as Error };
+        if (isServerFault(cause)) this.noteFault(cause as Error);
         if (err instanceof CommitFailed) throw isConnectionError(err.cause) ? new CommitOutcomeUnknownError(err.cause) : err.cause;
         // A connection whose answer never came (a stalled network) is not tried again: the next would stall too.
         // Nor one dropped at the turn's deadline: its person is told now.
@@ -297,10 +308,16 @@ export class PgWriter {
    */
   private noteGroup(outcomes: readonly ({ value: unknown } | { error: unknown })[]): boolean {
     const fault = outcomes.find((o): o is { error: unknown } => 'error' in o && isServerFault(o.error));
-    if (fault) this.lastFault = { at: performance.now(), error: fault.error as Error };
+    if (fault) this.noteFault(fault.error as Error);
     const locked = outcomes.find((o): o is { error: StoreLockWaitError } => 'error' in o && o.error instanceof StoreLockWaitError);
     if (locked) this.lastLockRefusal = { at: performance.now(), error: locked.error };
     return outcomes.some((o) => 'value' in o);
+  }
+
+  /** A write the server refused (isServerFault): the last one, and the last of the server's own faults. */
+  private noteFault(error: Error): void {
+    this.lastFault = { at: performance.now(), error };
+    if (isHeldFault(String((error as { code?: unknown }).code))) this.lastServerFault = this.lastFault;
   }
 
   private async attempt<T>(work: (tx: PgTx) => Promise<T>, since: number, deadline: number | undefined): Promise<T> {
