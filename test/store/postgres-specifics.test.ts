@@ -1305,6 +1305,47 @@ describe('PostgreSQL store, several instances on one database', function () {
       assert.equal(await s.ping(), true, 'ready again once a write committed');
     });
 
+    it('is ready within a probe once the statement_timeout is reset, though its own connection began under the setting (and not ready again when the database sets it)', async () => {
+      await (await open()).close();
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; ALTER ROLE ${role} SET statement_timeout = '100ms'`));
+      // The default hold (60 s): only the setting's going may end it this soon.
+      const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) }, readiness: { failureHoldMs: 100 } });
+      const held = aRequest('CS-HELD');
+      await s.requests.insert(held, [anEvent('request.created')]);
+      const holder = await db.superuser();
+      try {
+        await holder.query(`SET search_path = ${schema}; BEGIN; SELECT id FROM requests WHERE id = 'CS-HELD' FOR UPDATE`);
+        const cancelled = await s.requests.update({ ...held, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]).catch((err: unknown) => err);
+        assert.equal((cancelled as { code?: string }).code, '57014');
+      } finally {
+        await holder.query('ROLLBACK');
+        await holder.end();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(await s.ping(), false, 'the setting is in force');
+      // How long /readyz takes to notice, probed as often as a load balancer might (every 200 ms).
+      const readyAfter = async (want: boolean) => {
+        const since = performance.now();
+        while (performance.now() - since < 10_000) {
+          if ((await s.ping()) === want) return performance.now() - since;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        return Infinity;
+      };
+      await superuser((c) => c.query(`ALTER ROLE ${role} RESET statement_timeout`));
+      const noticed = await readyAfter(true);
+      assert.ok(noticed < 1000, `ready ${noticed} ms after the reset`);
+      try {
+        // Set for the database now: new sessions take it up again, so writes would be cancelled again.
+        await superuser((c) => c.query(`ALTER DATABASE ${db.name} SET statement_timeout = '100ms'`));
+        assert.ok((await readyAfter(false)) < 1000, 'not ready once the database sets it');
+        assert.match(s.writeReadiness().problem ?? '', /the statement_timeout in force for this role is 100 ms/);
+      } finally {
+        await superuser((c) => c.query(`ALTER DATABASE ${db.name} RESET statement_timeout`));
+      }
+      assert.ok((await readyAfter(true)) < 1000, 'ready again once the database resets it');
+    });
+
     it('is ready again, without a write, once the last cancelled write is older than the hold: an instance taken out of rotation, with no clicks to write, is not left not ready for good', async () => {
       await (await open()).close();
       await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; ALTER ROLE ${role} SET statement_timeout = '100ms'`));

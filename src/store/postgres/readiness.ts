@@ -95,6 +95,32 @@ function serverFaultRemedy(code: string): string {
   return 'the database server reports an internal error or corrupted data: look at its log, and run countersign audit verify';
 }
 
+/**
+ * The statement_timeout a session of this role opened now in this database starts with (ms), not
+ * the probe's own connection's: `ALTER ROLE|DATABASE … SET` reaches only sessions that begin after
+ * it, and the probe's pooled connection, used every few seconds, is never idle long enough to be
+ * closed, so after `ALTER ROLE … RESET statement_timeout` it went on reading the old value and
+ * /readyz stayed 503 until the hold ran out (60 s). Read from pg_db_role_setting (readable by every
+ * role) as the server applies it: the database-and-role setting, else the role's, else the
+ * database's, else `ALTER ROLE ALL`'s; with none, the session's value unless it came from one of
+ * those (gone since), then the server's built-in default (a postgresql.conf value hidden under a role
+ * setting since reset is not visible to this role). A bare number is milliseconds, as for the server.
+ */
+const NEW_SESSIONS_STATEMENT_TIMEOUT = `
+  SELECT CASE WHEN v ~ '^\\s*[0-9.]+\\s*$' THEN v::float8 ELSE extract(epoch FROM v::interval) * 1000 END AS ms
+  FROM (
+    SELECT COALESCE(
+      (SELECT substr(c, length('statement_timeout=') + 1)
+         FROM pg_db_role_setting r, unnest(r.setconfig) c
+        WHERE r.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+          AND r.setrole IN (0, (SELECT oid FROM pg_roles WHERE rolname = session_user))
+          AND c LIKE 'statement\\_timeout=%'
+        ORDER BY (r.setdatabase <> 0)::int + 2 * (r.setrole <> 0)::int DESC
+        LIMIT 1),
+      (SELECT CASE WHEN source IN ('database', 'user', 'database user', 'global', 'session') THEN boot_val ELSE setting END FROM pg_settings WHERE name = 'statement_timeout')
+    ) AS v
+  ) t`;
+
 export class PostgresReadiness {
   /** Since when the probe has found the writers' tables locked. */
   private tablesBusy: { since: number } | undefined;
@@ -373,7 +399,7 @@ export class PostgresReadiness {
     if (!fault || (fault.error as { code?: unknown }).code !== '57014') return undefined;
     if (now - fault.at >= this.cancelledHoldMs) return undefined;
     if (this.writer.lastCommitAt !== undefined && this.writer.lastCommitAt > fault.at) return undefined;
-    const ms = Number((await client.query<{ ms: string }>("SELECT setting AS ms FROM pg_settings WHERE name = 'statement_timeout'")).rows[0]?.ms ?? 0);
+    const ms = Number((await client.query<{ ms: number | null }>(NEW_SESSIONS_STATEMENT_TIMEOUT)).rows[0]?.ms ?? 0);
     if (!(ms > 0 && ms < this.writer.lockWaitMs)) return undefined;
     return {
       ok: false,
