@@ -173,7 +173,7 @@ export interface RequestStore {
    * Why what this store lists cannot be trusted right now, in words, or undefined: a request this
    * instance saw stored is gone from the database or back at an earlier version (rows deleted or the
    * table emptied under it: src/store/request-witness.ts), as readiness says. Kept until a restart.
-   * SQLite looks now (two reads by primary key); PostgreSQL says what its last readiness probe found.
+   * Both look now (two reads by primary key), and keep a loss once found without reading again.
    */
   lostRequests?(): Promise<string | undefined>;
 }

@@ -897,6 +897,15 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.match((await store.requests.lostRequests?.()) ?? '', /^request req-last, which this instance saw stored at version 1, is gone from the table requests of /);
       });
 
+      it('says what it lists cannot be trusted at the first ask after the loss, with no readiness probe in between', async function () {
+        if (!h.exec) this.skip();
+        await store.requests.insert(aRequest('req-last'), [anEvent('request.created')]);
+        assert.equal(await store.requests.lostRequests?.(), undefined, 'nothing lost');
+        await h.exec("DELETE FROM requests WHERE id = 'req-last'");
+        assert.match((await store.requests.lostRequests?.()) ?? '', /^request req-last, which this instance saw stored at version 1, is gone from the table requests of /);
+        assert.equal(await store.ping(), false, 'and readiness says so too');
+      });
+
       it('is not ready when the newest request at its first probe is emptied from the table under it, and when a request went back to an earlier version', async function () {
         if (!h.exec) this.skip();
         const r = aRequest('req-old');

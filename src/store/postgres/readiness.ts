@@ -16,6 +16,7 @@ import { CHAIN_LOCK, READ_HEAD } from './chain-append';
 import { missingFromSchema } from './writer-stops';
 import { isConnectionError } from './tx';
 import { RequestWitness } from '../request-witness';
+import { lostRequest } from './requests';
 
 /**
  * How far this host's clock may be from the database's. Each instance decides expiry, approvals' and
@@ -354,19 +355,7 @@ export class PostgresReadiness {
     await client.query('BEGIN');
     try {
       await client.query("SET LOCAL lock_timeout = '50ms'");
-      if (!this.witness.current) {
-        const newest = (await client.query<{ id: string; version: number }>('SELECT id, version FROM requests ORDER BY ord DESC LIMIT 1')).rows[0];
-        this.witness.seed(newest ? { id: newest.id, version: Number(newest.version) } : undefined);
-      }
-      const w = this.witness.current;
-      if (!w) return undefined;
-      const found = (
-        await client.query<{ version: number | null; saved: boolean }>(
-          'SELECT (SELECT version FROM requests WHERE id = $1) AS version, EXISTS (SELECT 1 FROM request_versions WHERE request_id = $1 AND version = $2) AS saved',
-          [w.id, w.version],
-        )
-      ).rows[0];
-      const problem = this.witness.judge(w, { version: found.version ?? undefined, saved: found.saved }, this.writer.name);
+      const problem = await lostRequest(client, this.witness, this.writer.name);
       return problem ? { ok: false, problem } : undefined;
     } catch (err) {
       if (!isLockTimeout(err)) throw err;

@@ -12,7 +12,7 @@ import { OPEN_STATES, type ApprovalRequest } from '../../domain/request';
 import { openRequestLike } from '../../domain/same-operation';
 import { RequestWitness } from '../request-witness';
 import type { PgWriter } from './transactions';
-import { isUniqueViolation } from './tx';
+import { isUniqueViolation, type PgTx } from './tx';
 
 /** A request's requester, as the requests_requester index (migration 15) holds it: lower case. */
 const REQUESTER_ID = "lower(body::jsonb #>> '{requester,aadObjectId}')";
@@ -59,15 +59,42 @@ const BREAK_GLASS_LOCK_SPACE = 4_771_035;
 /** The advisory lock's first key (the second is the hash of a person): inserts checked for an open request like them. */
 const ONCE_OPEN_LOCK_SPACE = 4_771_036;
 
+/**
+ * Why the store is not ready when the request `witness` remembers (or the newest row, the first
+ * time) is gone from `requests`, back at an earlier version, or its saved version gone from
+ * `request_versions` (src/store/request-witness.ts), read on `client`: two reads by primary key.
+ * `where` names the database. Readiness and lostRequests both ask it.
+ */
+export async function lostRequest(client: Pick<PgTx, 'query'>, witness: RequestWitness, where: string): Promise<string | undefined> {
+  if (witness.found) return witness.found;
+  if (!witness.current) {
+    const newest = (await client.query<{ id: string; version: number }>('SELECT id, version FROM requests ORDER BY ord DESC LIMIT 1')).rows[0];
+    witness.seed(newest ? { id: newest.id, version: Number(newest.version) } : undefined);
+  }
+  const w = witness.current;
+  if (!w) return undefined;
+  const found = (
+    await client.query<{ version: number | null; saved: boolean }>(
+      'SELECT (SELECT version FROM requests WHERE id = $1) AS version, EXISTS (SELECT 1 FROM request_versions WHERE request_id = $1 AND version = $2) AS saved',
+      [w.id, w.version],
+    )
+  ).rows[0];
+  return witness.judge(w, { version: found.version ?? undefined, saved: found.saved }, where);
+}
+
 export class PostgresRequestStore implements RequestStore {
   /** The request readiness looks up (src/store/request-witness.ts). */
   readonly witness = new RequestWitness();
 
   constructor(private readonly writer: PgWriter) {}
 
-  /** A request lost under the store, as the last readiness probe found it (readiness.ts lostRequestProblem). */
+  /**
+   * A request lost under the store, looked at now (the same reads as readiness: lostRequest), so that
+   * `pending` and `status` say so from the first ask after the loss, as on SQLite, not only once a
+   * readiness probe found it. Once found, kept, with no read.
+   */
   async lostRequests(): Promise<string | undefined> {
-    return this.witness.found;
+    return lostRequest(this.writer.pool, this.witness, this.writer.name);
   }
 
   async insert(request: ApprovalRequest, events: AuditEventDraft[], limit?: BreakGlassLimit, once?: OnceOpen): Promise<AuditRecord[]> {
