@@ -376,9 +376,10 @@ export class PostgresReadiness {
    * Writes being cancelled by a statement_timeout shorter than Countersign lets a write wait for a
    * lock (a role's or database's setting, `ALTER ROLE … SET statement_timeout = '100ms'`): past the 2 s
    * hold of refusalProblem, the last write the server cancelled (57014) is still the newest word on
-   * writes while none committed since, and the setting that cancels them is still in force on this
-   * session; every write that meets a lock for longer is cancelled again. So not ready until a write
-   * commits or the setting no longer cuts a write's wait short (reset, or raised to the wait), or
+   * writes while none committed since, and the setting that cancels them is still what a new session
+   * starts with (NEW_SESSIONS_STATEMENT_TIMEOUT, read at each such probe); every write that meets a
+   * lock for longer is cancelled again. So not ready until a write commits or the setting no longer
+   * cuts a write's wait short (reset, or raised to the wait: seen at the next probe), or
    * until cancelledHoldMs passed without another: a load balancer sends an instance that is not
    * ready no clicks, so with none of its own to write it would never be ready again, however few of
    * its writes are cancelled (only those that meet a lock are). Each write cancelled again holds it again.
