@@ -1307,7 +1307,8 @@ describe('PostgreSQL store, several instances on one database', function () {
 
     it('is ready within a probe once the statement_timeout is reset, though its own connection began under the setting (and not ready again when the database sets it)', async () => {
       await (await open()).close();
-      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; ALTER ROLE ${role} SET statement_timeout = '100ms'`));
+      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; ALTER ROLE ${role} SET statement_timeout = '1s'`));
+      // 1 s: shorter than the lock wait (5 s), long enough that the start's and the insert's statements are not cancelled on a loaded machine.
       // The default hold (60 s): only the setting's going may end it this soon.
       const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) }, readiness: { failureHoldMs: 100 } });
       const held = aRequest('CS-HELD');
@@ -1337,9 +1338,9 @@ describe('PostgreSQL store, several instances on one database', function () {
       assert.ok(noticed < 3000, `ready ${noticed} ms after the reset`);
       try {
         // Set for the database now: new sessions take it up again, so writes would be cancelled again.
-        await superuser((c) => c.query(`ALTER DATABASE ${db.name} SET statement_timeout = '100ms'`));
+        await superuser((c) => c.query(`ALTER DATABASE ${db.name} SET statement_timeout = '1s'`));
         assert.ok((await readyAfter(false)) < 3000, 'not ready once the database sets it');
-        assert.match(s.writeReadiness().problem ?? '', /the statement_timeout in force for this role is 100 ms/);
+        assert.match(s.writeReadiness().problem ?? '', /the statement_timeout in force for this role is 1000 ms/);
       } finally {
         await superuser((c) => c.query(`ALTER DATABASE ${db.name} RESET statement_timeout`));
       }
