@@ -522,7 +522,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     await s.close();
     opened.splice(opened.indexOf(s), 1);
     // The schema as version 12 left it: no index of the uses waiting.
-    await superuser((c) => c.query('DROP INDEX requests_review_waiting; DROP INDEX requests_outcome_owed; DELETE FROM schema_migrations WHERE version > 12'));
+    await superuser((c) => c.query('DROP INDEX requests_review_waiting; DROP INDEX requests_outcome_owed; DROP INDEX requests_state_created; DELETE FROM schema_migrations WHERE version > 12'));
     const upgraded = await open();
     const ended: ApprovalRequest['state'][] = ['succeeded', 'failed', 'unknown', 'rejected', 'cancelled', 'expired'];
     assert.deepEqual((await upgraded.requests.list({ states: ended, reviewWaiting: true })).map((r) => r.id).sort(), ['escalated', 'waiting']);
@@ -545,7 +545,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     await s.close();
     opened.splice(opened.indexOf(s), 1);
     // The schema as version 13 left it: no index of the owed messages.
-    await superuser((c) => c.query('DROP INDEX requests_outcome_owed; DELETE FROM schema_migrations WHERE version > 13'));
+    await superuser((c) => c.query('DROP INDEX requests_outcome_owed; DROP INDEX requests_state_created; DELETE FROM schema_migrations WHERE version > 13'));
     const upgraded = await open();
     const query = { updatedSince: timeAt(0), outcomeMessageOwed: true };
     assert.deepEqual((await upgraded.requests.list(query)).map((r) => r.id), ['owed']);
@@ -555,7 +555,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     assert.match(plan, /Index Scan using requests_outcome_owed on requests/);
     assert.doesNotMatch(plan, /requests_updated|Seq Scan/);
     assert.deepEqual(ids, ['owed']);
-    assert.equal((await superuser((c) => c.query<{ v: number }>('SELECT max(version)::int AS v FROM schema_migrations'))).rows[0].v, 15);
+    assert.equal((await superuser((c) => c.query<{ v: number }>('SELECT max(version)::int AS v FROM schema_migrations'))).rows[0].v, 16);
   });
 
   it("finds a requester's open requests on a target by requests_requester, holding a hash of the target, also once a schema of version 14 is upgraded", async () => {
@@ -566,7 +566,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     opened.splice(opened.indexOf(s), 1);
     // The schema as version 14 left it: the target itself in the index, as long as the target is.
     await superuser((c) =>
-      c.query(`DROP INDEX requests_requester; CREATE INDEX requests_requester ON requests (lower(body::jsonb #>> '{requester,aadObjectId}'), (body::jsonb -> 'target'), state); DELETE FROM schema_migrations WHERE version > 14`),
+      c.query(`DROP INDEX requests_requester; CREATE INDEX requests_requester ON requests (lower(body::jsonb #>> '{requester,aadObjectId}'), (body::jsonb -> 'target'), state); DROP INDEX requests_state_created; DELETE FROM schema_migrations WHERE version > 14`),
     );
     const upgraded = await open();
     const long = 'x'.repeat(200) + String.fromCharCode(...Array.from({ length: 1000 }, (_, i) => 0x4e00 + i * 7));

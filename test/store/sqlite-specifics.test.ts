@@ -258,7 +258,7 @@ describe('the SQLite store file', () => {
     await store.close();
     // The file as version 10 left it: no index of the uses waiting.
     const old = new Database(file);
-    old.exec('DROP INDEX requests_review_waiting; DROP INDEX requests_outcome_owed; DELETE FROM schema_migrations WHERE version > 10');
+    old.exec('DROP INDEX requests_review_waiting; DROP INDEX requests_outcome_owed; DROP INDEX requests_state_created; DELETE FROM schema_migrations WHERE version > 10');
     old.close();
     const upgraded = await openSqliteStore({ file });
     try {
@@ -269,7 +269,7 @@ describe('the SQLite store file', () => {
     }
     const db = new Database(file, { readonly: true });
     try {
-      assert.equal(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), 13);
+      assert.equal(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), 14);
       const indexed = db.prepare(`SELECT id FROM requests INDEXED BY requests_review_waiting WHERE json_extract(body, '$.breakGlass') IS NOT NULL AND json_extract(body, '$.breakGlass.review') IS NULL ORDER BY id`).pluck().all();
       assert.deepEqual(indexed, ['escalated', 'waiting']);
     } finally {
@@ -293,7 +293,7 @@ describe('the SQLite store file', () => {
     await store.close();
     // The file as version 11 left it: no index of the owed messages.
     const old = new Database(file);
-    old.exec('DROP INDEX requests_outcome_owed; DELETE FROM schema_migrations WHERE version > 11');
+    old.exec('DROP INDEX requests_outcome_owed; DROP INDEX requests_state_created; DELETE FROM schema_migrations WHERE version > 11');
     old.close();
     const upgraded = await openSqliteStore({ file });
     try {
@@ -311,11 +311,16 @@ describe('the SQLite store file', () => {
     }
     const db = new Database(file, { readonly: true });
     try {
-      assert.equal(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), 13);
+      assert.equal(db.prepare('SELECT max(version) FROM schema_migrations').pluck().get(), 14);
       assert.deepEqual(db.prepare(`SELECT id FROM requests INDEXED BY requests_outcome_owed WHERE json_extract(body, '$.outcomeMessage') IS NOT NULL ORDER BY id`).pluck().all(), ['settled']);
     } finally {
       db.close();
     }
+  });
+
+  it('chooses a page of the requests waiting for approval by requests_state_created, not by reading the row of every one of them to sort them', async () => {
+    const plan = await requestListPlan({ states: ['pending', 'needs_reapproval'], limit: 500, offset: 500 });
+    assert.match(plan, /USING COVERING INDEX requests_state_created \(state=\?\)/);
   });
 
   it('finds the requests changed since a moment by their index, not by every ended request', async () => {

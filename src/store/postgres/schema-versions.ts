@@ -466,6 +466,17 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX requests_requester ON requests (lower(body::jsonb #>> '{requester,aadObjectId}'), hashtextextended(lower((body::jsonb -> 'target')::text COLLATE "C"), 0), state);
     `,
   },
+  {
+    version: 16,
+    name: 'requests by state in the order they were made, for reads a page at a time',
+    sql: `
+      -- As SQLite's migration 14: the sweeps and the start read the requests of some states 500 at
+      -- a time, oldest first (eachPage in src/app/sweep-each.ts); by this index a page is the next
+      -- entries of each state, not every request of those states sorted again. The build reads
+      -- every request once and holds writes to requests (not reads) for its length.
+      CREATE INDEX requests_state_created ON requests (state, created_at, ord);
+    `,
+  },
 ];
 
 export const EXPECTED_SCHEMA_VERSION = POSTGRES_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -278,6 +278,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 14,
+    name: 'requests by state in the order they were made, for reads a page at a time',
+    sql: `
+      -- The sweeps and the start read the requests of some states 500 at a time, oldest first
+      -- (eachPage in src/app/sweep-each.ts): by the state index each page sorted every request of
+      -- those states, reading each one's row for its created_at (10,000 waiting: 20 pages of about
+      -- 50 ms). This index holds what a page's rowids are chosen by (about 5 ms a page).
+      CREATE INDEX requests_state_created ON requests (state, created_at);
+    `,
+  },
 ];
 
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;
