@@ -13,7 +13,13 @@ describe('ARM sandbox: deployments', () => {
     properties: { mode, template, parameters: { siteName: { value: siteName } } },
   });
 
-  async function until(what: () => Promise<boolean>, ms = 2000): Promise<void> {
+  /**
+   * A step of the deployments whose running state a test must see: several HTTPS calls (a TLS
+   * handshake each) fit into it even when a loaded machine makes them ten times slower.
+   */
+  const STEP_MS = 400;
+
+  async function until(what: () => Promise<boolean>, ms = 5000): Promise<void> {
     const end = Date.now() + ms;
     while (!(await what())) {
       if (Date.now() > end) assert.fail('timed out');
@@ -32,6 +38,8 @@ describe('ARM sandbox: deployments', () => {
   beforeEach(() => sandbox.reset());
 
   it('accepts a deployment with 201 and Azure-AsyncOperation, runs it, and reports Succeeded with outputs', async () => {
+    // Steps long enough that the status read right after the PUT finds it still running on a loaded machine.
+    sandbox.timing.deploymentStepMs = STEP_MS;
     const accepted = await call('PUT', `${deployments}/d1`, body('alpha'));
     assert.equal(accepted.status, 201);
     assert.equal(accepted.body.properties.provisioningState, 'Accepted');
@@ -46,14 +54,15 @@ describe('ARM sandbox: deployments', () => {
   });
 
   it('shows progress through deployment operations, one per template resource', async () => {
-    sandbox.timing.deploymentStepMs = 60;
+    // Each phase lasts a step: long enough for a poll (two HTTPS calls) to see it on a loaded machine.
+    sandbox.timing.deploymentStepMs = STEP_MS;
     await call('PUT', `${deployments}/d2`, body('beta'));
     const counts: string[] = [];
     await until(async () => {
       const ops: RawAnswer = await call('GET', `${id.group('production-api-service')}/deployments/d2/operations`);
       counts.push(ops.body.value.map((o: { properties: { provisioningState: string } }) => o.properties.provisioningState).join(','));
       return (await stateOf('d2')) === 'Succeeded';
-    });
+    }, 10 * STEP_MS);
     assert.ok(counts.includes('Running'), `the first operation was seen running: ${counts.join(' | ')}`);
     assert.ok(counts.includes('Succeeded,Running'), `then the second: ${counts.join(' | ')}`);
     const ops = await call('GET', `${deployments}/d2/operations`);
@@ -68,7 +77,8 @@ describe('ARM sandbox: deployments', () => {
   });
 
   it('refuses a second PUT while the first runs (DeploymentActive), and can cancel it', async () => {
-    sandbox.timing.deploymentStepMs = 100;
+    // The second PUT and the cancel must come while it runs (two steps).
+    sandbox.timing.deploymentStepMs = STEP_MS;
     await call('PUT', `${deployments}/d3`, body('gamma'));
     const again = await call('PUT', `${deployments}/d3`, body('gamma'));
     assert.equal(again.status, 409);
@@ -92,7 +102,8 @@ describe('ARM sandbox: deployments', () => {
   });
 
   it('makes a deployment slow when told to', async () => {
-    sandbox.faults.slowDeployment({ deploymentName: 'd5', stepMs: 150 });
+    // Far slower than the wait below however late it is read (the next test's reset stops it).
+    sandbox.faults.slowDeployment({ deploymentName: 'd5', stepMs: 60_000 });
     await call('PUT', `${deployments}/d5`, body('epsilon'));
     await sleep(100);
     assert.equal(await stateOf('d5'), 'Running');
