@@ -71,7 +71,8 @@ describe('Azure gateway: executing approved changes against the ARM sandbox', ()
   });
 
   it('hands the poller state to onStarted before the deployment has finished', async () => {
-    sandbox.timing.deploymentStepMs = 60;
+    // Still deploying when the gateway hears ARM accepted it, on a loaded machine too.
+    sandbox.timing.deploymentStepMs = 250;
     const hooks = new RecordingHooks((ref) => {
       const d = sandbox.state.deployment('production-api-service', 'slow-one');
       assert.ok(d && d.provisioningState !== 'Succeeded', 'onStarted runs while ARM is still deploying');
@@ -220,7 +221,8 @@ describe('Azure gateway: executing approved changes against the ARM sandbox', ()
   });
 
   it('scales a scale set as a long-running update: Updating meanwhile, its state recorded to resume from', async () => {
-    sandbox.timing.operationMs = 60;
+    // Still updating when the gateway hears ARM accepted it, on a loaded machine too.
+    sandbox.timing.operationMs = 300;
     const hooks = new RecordingHooks((ref) => {
       assert.ok(ref.resumeState, 'the poller state is handed over');
       assert.equal(sandbox.state.resource(id.scaleSet)?.properties.provisioningState, 'Updating');

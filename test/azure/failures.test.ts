@@ -256,7 +256,8 @@ describe('Azure gateway: when Azure says no, or cannot say', () => {
     });
 
     it('a deployment whose PUT was answered 201 cut short is found by name and correlation id and followed to its end', async () => {
-      sandbox.timing.deploymentStepMs = 40;
+      // Still running when found after the cut-short answer (two steps), on a loaded machine too.
+      sandbox.timing.deploymentStepMs = 250;
       sandbox.faults.truncatedBody({ method: 'PUT', pathContains: '/deployments/web-half-answered' });
       const running: (string | undefined)[] = [];
       const hooks = new RecordingHooks(() => {
@@ -376,7 +377,8 @@ describe('Azure gateway: when Azure says no, or cannot say', () => {
   });
 
   it('a running deployment cancelled through Countersign ends Canceled in Azure', async () => {
-    sandbox.timing.deploymentStepMs = 80;
+    // The cancel (another HTTPS call) must reach ARM within the deployment's two steps, on a loaded machine too.
+    sandbox.timing.deploymentStepMs = 250;
     const op = deploy('web-stop-me');
     const hooks = new RecordingHooks(async () => {
       await azure.cancel(op);
@@ -393,7 +395,8 @@ describe('Azure gateway: when Azure says no, or cannot say', () => {
   });
 
   it('a deployment cancelled in Azure is a failed outcome saying so', async () => {
-    sandbox.timing.deploymentStepMs = 50;
+    // Still running when the gateway hears ARM accepted it, on a loaded machine too.
+    sandbox.timing.deploymentStepMs = 250;
     const hooks = new RecordingHooks(() => {
       sandbox.state.liveDeployment('production-api-service', 'web-cancelled')!.cancelRequested = true;
     });
@@ -403,7 +406,8 @@ describe('Azure gateway: when Azure says no, or cannot say', () => {
   });
 
   it('stopping the wait (abort) leaves the outcome unknown, with the ref to resume from', async () => {
-    sandbox.timing.deploymentStepMs = 200;
+    // Far from ending when the wait is stopped, however late that is (the next test's reset stops it).
+    sandbox.timing.deploymentStepMs = 5000;
     const abort = new AbortController();
     const hooks = new RecordingHooks(() => {
       setTimeout(() => abort.abort(), 30);

@@ -9,6 +9,13 @@ import type { ArmOperationRef, ChangeOperation, ExecutionOutcome } from '../../s
 import type { ArmSandbox } from '../../src/sandbox';
 import { gatewayFor, ids, RecordingHooks, startTestSandbox, webAppTemplate } from '../support/sandbox';
 
+/**
+ * How long the sandbox runs a deployment step and an operation here: the first run must stop waiting
+ * (5 ms after ARM accepted it) before the operation ends, on a loaded machine too.
+ */
+const RUNNING_STEP_MS = 250;
+const RUNNING_OPERATION_MS = 500;
+
 /** Runs `op` until ARM accepted it, then stops waiting; returns the ref the run recorded. */
 async function startAndDie(azure: AzureGateway, op: ChangeOperation): Promise<ArmOperationRef> {
   const abort = new AbortController();
@@ -60,7 +67,7 @@ describe('Azure gateway: resuming an operation an earlier run started', () => {
   });
 
   it('restores the deployment poller from its recorded state and follows it to the outputs, sending the PUT once', async () => {
-    sandbox.timing.deploymentStepMs = 80;
+    sandbox.timing.deploymentStepMs = RUNNING_STEP_MS;
     const ref = await startAndDie(first, deploy('resume-me'));
     assert.ok(ref.resumeState);
     const hooks = new RecordingHooks();
@@ -72,17 +79,17 @@ describe('Azure gateway: resuming an operation an earlier run started', () => {
   });
 
   it('reports a deployment that failed while nobody watched with ARM\'s details', async () => {
-    sandbox.timing.deploymentStepMs = 40;
+    sandbox.timing.deploymentStepMs = RUNNING_STEP_MS;
     sandbox.faults.failDeployment({ error: { code: 'SkuNotAvailable', message: 'P1v3 is not available.' } });
     const ref = await startAndDie(first, deploy('fails-later'));
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 3 * RUNNING_STEP_MS));
     const outcome = await second.resume(deploy('fails-later'), ref, new RecordingHooks());
     assert.equal(outcome.status, 'failed');
     assert.deepEqual(outcome.status === 'failed' && outcome.error.details, ['SkuNotAvailable: P1v3 is not available.']);
   });
 
   it('finds the deployment by name and correlation id when the run died before saving ARM\'s answer', async () => {
-    sandbox.timing.deploymentStepMs = 60;
+    sandbox.timing.deploymentStepMs = RUNNING_STEP_MS;
     const ref = await startAndDie(first, deploy('unsaved'));
     const claimOnly: ArmOperationRef = { correlationId: ref.correlationId, resourceIds: [] };
     succeeded(await second.resume(deploy('unsaved'), claimOnly, new RecordingHooks()));
@@ -104,7 +111,7 @@ describe('Azure gateway: resuming an operation an earlier run started', () => {
   });
 
   it('follows a resource group deletion to its end, sending the DELETE once', async () => {
-    sandbox.timing.operationMs = 150;
+    sandbox.timing.operationMs = RUNNING_OPERATION_MS;
     const op: ChangeOperation = { kind: 'deleteResourceGroup', subscriptionId: sub, resourceGroup: 'staging-old' };
     const ref = await startAndDie(first, op);
     succeeded(await second.resume(op, ref, new RecordingHooks()));
@@ -120,7 +127,7 @@ describe('Azure gateway: resuming an operation an earlier run started', () => {
   });
 
   it('follows a virtual machine deletion through the provider\'s operation', async () => {
-    sandbox.timing.operationMs = 150;
+    sandbox.timing.operationMs = RUNNING_OPERATION_MS;
     const op: ChangeOperation = { kind: 'deleteResource', subscriptionId: sub, resourceId: id.vm, apiVersion: '2024-07-01' };
     const ref = await startAndDie(first, op);
     succeeded(await second.resume(op, ref, new RecordingHooks()));
@@ -129,7 +136,7 @@ describe('Azure gateway: resuming an operation an earlier run started', () => {
   });
 
   it('follows a virtual machine action from the recorded async-operation URL, posting it once', async () => {
-    sandbox.timing.operationMs = 150;
+    sandbox.timing.operationMs = RUNNING_OPERATION_MS;
     const op: ChangeOperation = { kind: 'resourceAction', subscriptionId: sub, resourceId: id.vm, action: 'powerOff', apiVersion: '2024-07-01' };
     const ref = await startAndDie(first, op);
     succeeded(await second.resume(op, ref, new RecordingHooks()));
@@ -146,7 +153,7 @@ describe('Azure gateway: resuming an operation an earlier run started', () => {
   });
 
   it('follows a scale set\'s capacity change (a long-running PATCH) to the new capacity', async () => {
-    sandbox.timing.operationMs = 150;
+    sandbox.timing.operationMs = RUNNING_OPERATION_MS;
     const op: ChangeOperation = { kind: 'scaleResource', subscriptionId: sub, resourceId: id.scaleSet, capacity: 5, apiVersion: '2024-07-01' };
     const ref = await startAndDie(first, op);
     assert.equal(sandbox.state.resource(id.scaleSet)?.properties.provisioningState, 'Updating');
