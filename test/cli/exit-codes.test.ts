@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../support/free-port';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'countersign.js');
 
@@ -17,17 +18,6 @@ function countersign(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ cod
     execFile(process.execPath, [BIN, ...args], { env: { ...process.env, COUNTERSIGN_DATA_DIR: path.join(__dirname, 'no-such-dir'), ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
-  });
-}
-
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
   });
 }
 

@@ -2,7 +2,8 @@
  * `npm run local` (scripts/local.ts) killed with `kill -9`, so no stop of its own runs: the Agents
  * Playground it started goes too, within seconds (it watches a pipe the kernel closes,
  * scripts/parent-watch.mjs), and the next start says the local-trial.json left behind was stale and
- * removes it. The real script and the real Playground, on loopback ports from 41400.
+ * removes it. The real script and the real Playground, on loopback ports free when the test starts
+ * (fixed ones met whatever else on the machine had them).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,10 +12,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { localTrialFile } from '../../scripts/local-trial-file';
+import { freePort } from '../support/free-port';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const BOT_PORT = 41400;
-const PLAYGROUND_PORT = 41401;
+let BOT_PORT: number;
+let PLAYGROUND_PORT: number;
 
 function startLocal(dataDir: string): { child: ChildProcess; out: () => string } {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(BOT_PORT), PLAYGROUND_PORT: String(PLAYGROUND_PORT), COUNTERSIGN_DATA_DIR: dataDir };
@@ -74,7 +76,13 @@ describe('npm run local killed with kill -9', function () {
   let tmp: string;
   let playgroundPid: number | undefined;
   const started: ChildProcess[] = [];
-  before(() => (tmp = mkdtempSync(path.join(os.tmpdir(), 'countersign-local-kill-'))));
+  before(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'countersign-local-kill-'));
+    BOT_PORT = await freePort();
+    do {
+      PLAYGROUND_PORT = await freePort();
+    } while (PLAYGROUND_PORT === BOT_PORT);
+  });
   after(() => {
     for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     // Whatever happened above, no Playground of this test is left running.
