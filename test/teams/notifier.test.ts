@@ -408,10 +408,12 @@ describe('Card updates from several instances, through the Bot Connector', () =>
   });
 
   it('keeps its claim while its update travels, however short the claim\'s lease: renewed, so a slow update is not overtaken', async () => {
-    // A lease far shorter than the 600 ms Teams takes here (as with a short execution lease: cardLeaseMs).
-    connector.updateDelayMs = (activity) => (/Executing/.test(JSON.stringify(cardOf(activity))) ? 600 : 0);
+    // A lease far shorter than the 1.6 s Teams takes here (as with a short execution lease: cardLeaseMs).
+    // Renewed every third of it: 400 ms lets the event loop of a loaded machine stall 250 ms without
+    // the lease running out under the renewals (150 ms let it stall 100 ms, which happens there).
+    connector.updateDelayMs = (activity) => (/Executing/.test(JSON.stringify(cardOf(activity))) ? 1600 : 0);
     const [a, b] = [instance(), instance()];
-    for (const n of [a, b]) n.cardLease = { ...n.cardLease, ms: 150 };
+    for (const n of [a, b]) n.cardLease = { ...n.cardLease, ms: 400 };
     const first = a.cardChanged(requestIn('executing'));
     await new Promise((resolve) => setTimeout(resolve, 200));
     await Promise.all([first, b.cardChanged(requestIn('succeeded'))]);
