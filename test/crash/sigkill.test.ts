@@ -91,9 +91,12 @@ describe('SIGKILL during execution, then a restart (Countersign in its own proce
     await rig.start();
     const deploy = await rig.ask('deploy staging web-frontend');
     const restart = await rig.ask('vm restart batch-worker-01');
-    // ARM carries both out, but its answers are held back until after the bot died.
-    rig.sandbox.faults.stall({ method: 'PUT', pathContains: '/deployments/countersign-', ms: 4000 });
-    rig.sandbox.faults.stall({ method: 'POST', pathContains: '/batch-worker-01/restart', ms: 4000 });
+    // ARM carries both out, but its answers are held back until after the bot died: the kill comes
+    // after the second approval's round trip and its execution's start, which a loaded machine can
+    // stretch to seconds, so the answers are held far longer than that.
+    const HELD_MS = 10_000;
+    rig.sandbox.faults.stall({ method: 'PUT', pathContains: '/deployments/countersign-', ms: HELD_MS });
+    rig.sandbox.faults.stall({ method: 'POST', pathContains: '/batch-worker-01/restart', ms: HELD_MS });
     await rig.approve(deploy.cardId);
     await rig.approve(restart.cardId);
     await eventually('ARM received the deployment', () => rig.sandbox.state.deployment('staging-web-frontend', `countersign-${deploy.requestId}`), 20000);
@@ -116,7 +119,7 @@ describe('SIGKILL during execution, then a restart (Countersign in its own proce
     assert.ok(rig.texts().some((t) => t.includes(`Request ${restart.requestId} (vm) ended in an unknown state`)));
 
     // The held-back answers arrive (to nobody); ARM saw each write once.
-    await eventually('the stalled answers went out', () => rig.writes('/batch-worker-01/restart').length === 1 && rig.writes(`/deployments/countersign-${deploy.requestId}`).length === 1, 10000);
+    await eventually('the stalled answers went out', () => rig.writes('/batch-worker-01/restart').length === 1 && rig.writes(`/deployments/countersign-${deploy.requestId}`).length === 1, 2 * HELD_MS);
     await sleep(1500);
     assert.deepEqual(rig.writes('/batch-worker-01/restart'), ['POST 202']);
     assert.deepEqual(rig.writes(`/deployments/countersign-${deploy.requestId}`), ['PUT 201']);
