@@ -62,7 +62,7 @@ describe('faults: a PostgreSQL database restored from an earlier dump under runn
     return { a, b, stopped, watchB, file, signer, failures };
   };
   const until = async (done: () => boolean) => {
-    for (let i = 0; i < 100 && !done(); i++) await sleep(20);
+    for (let i = 0; i < 500 && !done(); i++) await sleep(20);
   };
   const count = async (s: PostgresStore) => (await s.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_log')).rows[0].n;
 

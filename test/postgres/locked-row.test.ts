@@ -77,7 +77,7 @@ describe('PostgreSQL: a request row locked by another session', function () {
     const second = await asked(a, alice, 'delete resource group rg-free');
     await click(a, bob, first, 'approve');
     await click(a, bob, second, 'approve');
-    for (let i = 0; i < 100 && claims < 2; i++) await sleep(20);
+    for (let i = 0; i < 500 && claims < 2; i++) await sleep(20);
     assert.equal(claims, 2);
     // Both leases (1 s on the database's clock) pass.
     await sleep(1500);
