@@ -62,7 +62,9 @@ async function* zip<A, B>(a: AsyncIterable<A>, b: AsyncIterable<B>): AsyncGenera
 }
 
 describe('a 100,000-record export round trip', function () {
-  this.timeout(120_000);
+  // What it checks is the records and the memory, not the time: on a 2-core machine shared with other
+  // work each export took over 2 minutes (about 20 s alone). The speed is the benchmark's (figure 5).
+  this.timeout(600_000);
   let tmp: ReturnType<typeof tempDir>;
   let store: SqliteStore;
   let signer: AuditSigner;
