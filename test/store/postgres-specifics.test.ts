@@ -1305,12 +1305,15 @@ describe('PostgreSQL store, several instances on one database', function () {
       assert.equal(await s.ping(), true, 'ready again once a write committed');
     });
 
-    it('is ready within a probe once the statement_timeout is reset, though its own connection began under the setting (and not ready again when the database sets it)', async () => {
+    /**
+     * A store opened as a role whose statement_timeout (1 s: shorter than the lock wait, 5 s, long
+     * enough that the start's and the insert's statements are not cancelled on a loaded machine) cut
+     * short one of its writes, held back by a row another session locked (57014).
+     */
+    async function cancelledWrite(readiness: { failureHoldMs: number; cancelledHoldMs?: number }) {
       await (await open()).close();
       await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; ALTER ROLE ${role} SET statement_timeout = '1s'`));
-      // 1 s: shorter than the lock wait (5 s), long enough that the start's and the insert's statements are not cancelled on a loaded machine.
-      // The default hold (60 s): only the setting's going may end it this soon.
-      const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) }, readiness: { failureHoldMs: 100 } });
+      const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) }, readiness });
       const held = aRequest('CS-HELD');
       await s.requests.insert(held, [anEvent('request.created')]);
       const holder = await db.superuser();
@@ -1322,6 +1325,12 @@ describe('PostgreSQL store, several instances on one database', function () {
         await holder.query('ROLLBACK');
         await holder.end();
       }
+      return s;
+    }
+
+    it('is ready within a probe once the statement_timeout is reset, though its own connection began under the setting (and not ready again when the database sets it)', async () => {
+      // The default hold (60 s): only the setting's going may end it this soon.
+      const s = await cancelledWrite({ failureHoldMs: 100 });
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.equal(await s.ping(), false, 'the setting is in force');
       // How long /readyz takes to notice, probed every 200 ms (measured: the first probe, about 50 ms; before, the 60 s hold).
@@ -1348,20 +1357,7 @@ describe('PostgreSQL store, several instances on one database', function () {
     });
 
     it('is ready again, without a write, once the last cancelled write is older than the hold: an instance taken out of rotation, with no clicks to write, is not left not ready for good', async () => {
-      await (await open()).close();
-      await superuser((c) => c.query(`CREATE ROLE ${role} LOGIN; GRANT ${RUNTIME_ROLE} TO ${role}; ALTER ROLE ${role} SET statement_timeout = '100ms'`));
-      const s = await open({ connection: { ...connection, user: role, url: db.url.replace('postgres@', `${role}@`) }, readiness: { failureHoldMs: 100, cancelledHoldMs: 600 } });
-      const held = aRequest('CS-HELD');
-      await s.requests.insert(held, [anEvent('request.created')]);
-      const holder = await db.superuser();
-      try {
-        await holder.query(`SET search_path = ${schema}; BEGIN; SELECT id FROM requests WHERE id = 'CS-HELD' FOR UPDATE`);
-        const cancelled = await s.requests.update({ ...held, version: 2, state: 'approved' }, 1, [anEvent('request.approved')]).catch((err: unknown) => err);
-        assert.equal((cancelled as { code?: string }).code, '57014');
-      } finally {
-        await holder.query('ROLLBACK');
-        await holder.end();
-      }
+      const s = await cancelledWrite({ failureHoldMs: 100, cancelledHoldMs: 600 });
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.equal(await s.ping(), false, 'a write was cancelled a moment ago, and the setting is still in force');
       await new Promise((resolve) => setTimeout(resolve, 500));
