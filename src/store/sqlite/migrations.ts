@@ -289,6 +289,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX requests_state_created ON requests (state, created_at);
     `,
   },
+  {
+    version: 15,
+    name: 'requests by when they last changed, holding their state and creation time, for the start\'s look at recent cards',
+    sql: `
+      -- The start reads the ended requests changed within the last day (Countersign.refreshCards) by
+      -- requests_updated, then kept those of an ended state by reading each row: after a busy hour,
+      -- ten thousand requests still waiting were read row by row to find the few ended (about 85 ms
+      -- holding the event loop, right after the bot listens). With their state and creation time in
+      -- the index, a page of that look is chosen from the index alone (about 2 ms). The name stays:
+      -- the reads by it name it. The build reads every request once.
+      DROP INDEX requests_updated;
+      CREATE INDEX requests_updated ON requests (updated_at, state, created_at);
+    `,
+  },
 ];
 
 export const CHECKPOINT_TRIGGERS = ['audit_checkpoints_no_update', 'audit_checkpoints_no_delete'] as const;
