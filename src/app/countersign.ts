@@ -48,6 +48,13 @@ export const OPEN_CARDS_WINDOW_MS = 60 * 60 * 1000;
 
 /** Card updates the start's look keeps under way at once: each waits the notifier's settle time first, so one at a time took that long a card. */
 const START_CARDS_AT_ONCE = 20;
+/**
+ * The open requests the start's look reads at a time. Each is held to the config (may it still be
+ * asked for? endUnaskableAtStart) and its card looked at, about 60 µs a request: a page of the
+ * sweeps' 500 held the event loop for some 30 ms right after the bot listened, and a readiness probe
+ * or a first click waited behind it; 100 keep each turn to a few milliseconds.
+ */
+const OPEN_CARDS_PAGE = 100;
 
 /** Brings cards up to date (notifier.cardChanged) with at most `limit` requests' updates under way; the first failure is thrown by idle(). */
 class CardsAtOnce {
@@ -487,7 +494,7 @@ export class Countersign {
       }
       // Those ended are no longer open: the next page starts that many rows earlier.
       return page.length - unaskable.size;
-    });
+    }, OPEN_CARDS_PAGE);
     const lost = await this.expiredAtAuditLoss(recent);
     for (const r of lost) await cards.change(r);
     await cards.idle();

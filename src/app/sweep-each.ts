@@ -36,17 +36,22 @@ export async function eachRequest<R extends { id: string }>(
 const REQUEST_PAGE = 500;
 
 /**
- * Reads the requests `query` matches page by page, oldest first, giving each page to `work`, which
+ * Reads the requests `query` matches page by page (`pageSize` at a time), oldest first, giving each page to `work`, which
  * answers how far the next page starts (the page's length, less those it took out of the query's
  * states); the event loop gets a turn between pages, and only one page is held. A request that
  * changes between two pages may be read twice or not at all: each such look is a sweep (or the
  * start's catching up), and the next one, or the request's next change, finds it.
  */
-export async function eachPage(deps: Pick<AppDeps, 'store'>, query: RequestQuery, work: (page: ApprovalRequest[]) => Promise<number>): Promise<void> {
+export async function eachPage(
+  deps: Pick<AppDeps, 'store'>,
+  query: RequestQuery,
+  work: (page: ApprovalRequest[]) => Promise<number>,
+  pageSize = REQUEST_PAGE,
+): Promise<void> {
   for (let offset = 0; ; ) {
-    const page = await deps.store.requests.list({ ...query, limit: REQUEST_PAGE, offset });
+    const page = await deps.store.requests.list({ ...query, limit: pageSize, offset });
     const advance = await work(page);
-    if (page.length < REQUEST_PAGE) return;
+    if (page.length < pageSize) return;
     offset += advance;
     await new Promise<void>((resolve) => setImmediate(resolve));
   }

@@ -1420,9 +1420,9 @@ describe('app: reaching approvers', () => {
       f = appOnFakes({ configText: longer, messenger: sent });
       const alices = await created();
       const daves = await created(dave, 'delete resource group staging-older');
-      // 1,300 more of them, Alice's and Dave's in turn (the start reads 500 at a time): copies of the two, as stored.
+      // 300 more of them, Alice's and Dave's in turn (the start reads 100 at a time): copies of the two, as stored.
       const ids = { alice: [alices.id], dave: [daves.id] };
-      for (let i = 0; i < 1300; i++) {
+      for (let i = 0; i < 300; i++) {
         const from = i % 2 === 0 ? alices : daves;
         const id = `${from.id}-${i}`;
         await f.deps.store.requests.insert({ ...from, id }, []);
@@ -1430,8 +1430,16 @@ describe('app: reaching approvers', () => {
       }
       f.deps.config = parseConfig(aliceNoRequester(longer), EXAMPLE_CONFIG);
       f.clock.advance(2 * 60 * MINUTE);
+      // The pages it read of the open requests: a few milliseconds of work each, probes answered between them.
+      const pages: (number | undefined)[] = [];
+      const list = f.deps.store.requests.list.bind(f.deps.store.requests);
+      f.deps.store.requests.list = (q) => {
+        if (q.states?.includes('pending')) pages.push(q.limit);
+        return list(q);
+      };
       await f.anotherRun().refreshCards();
       await f.app.tellingIdle();
+      assert.ok(pages.length >= 3 && pages.every((limit) => limit === 100), `the open requests read 100 at a time (pages: ${pages.join(', ')})`);
       const states = async (list: string[]) => new Set(await Promise.all(list.map(async (id) => (await f.request(id)).state)));
       assert.deepEqual(await states(ids.alice), new Set(['failed']), 'every one of Alice\'s, on every page');
       assert.deepEqual(await states(ids.dave), new Set(['pending']), 'every one of Dave\'s waits on');
