@@ -58,15 +58,21 @@ function isActor(a: Actor | undefined): a is Actor {
  * person is left out.
  */
 export function distinctNamer(r: ApprovalRequest | undefined, others: readonly (Actor | undefined)[] = []): (a: Actor) => Actor {
-  const idsByName = new Map<string, Set<string>>();
-  for (const a of [...(r ? actorsOf(r) : []), ...others.filter(isActor)]) {
-    const key = nameKey(a.name);
-    const ids = idsByName.get(key) ?? new Set<string>();
-    ids.add(a.aadObjectId.toLowerCase());
-    idsByName.set(key, ids);
-  }
-  const shared = new Set([...idsByName].filter(([, ids]) => ids.size > 1).map(([key]) => key));
-  return (a) => (isActor(a) && shared.has(nameKey(a.name)) ? { ...a, name: `${a.name} (${a.aadObjectId.slice(0, ID_SHOWN) || 'no object id'})` } : a);
+  // Worked out at the first name asked for: a rule makes a namer for the refusals and records it may
+  // word, and most of its outcomes name nobody (pending weighs an approval of every request waiting).
+  let shared: ReadonlySet<string> | undefined;
+  const sharedNames = (): ReadonlySet<string> => {
+    if (shared) return shared;
+    const idsByName = new Map<string, Set<string>>();
+    for (const a of [...(r ? actorsOf(r) : []), ...others.filter(isActor)]) {
+      const key = nameKey(a.name);
+      const ids = idsByName.get(key) ?? new Set<string>();
+      ids.add(a.aadObjectId.toLowerCase());
+      idsByName.set(key, ids);
+    }
+    return (shared = new Set([...idsByName].filter(([, ids]) => ids.size > 1).map(([key]) => key)));
+  };
+  return (a) => (isActor(a) && sharedNames().has(nameKey(a.name)) ? { ...a, name: `${a.name} (${a.aadObjectId.slice(0, ID_SHOWN) || 'no object id'})` } : a);
 }
 
 /**
