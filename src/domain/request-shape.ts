@@ -11,7 +11,16 @@
  * the ids and times that name it. What a row says, rather than how it is shaped, is the audit
  * trail's to check: an operation of the right shape that is not the one approved fails there.
  */
-type Check = (value: unknown, path: string) => string | undefined;
+/**
+ * What a check found wrong: the value, what was wanted there, and where, as the keys and list
+ * indexes from the row down (filled in on the way back up, so a row that reads well builds no path).
+ */
+interface Wrong {
+  at: (string | number)[];
+  value: unknown;
+  wanted: string;
+}
+type Check = (value: unknown) => Wrong | undefined;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -25,34 +34,46 @@ function described(v: unknown): string {
   return `the ${typeof v} ${String(v).slice(0, 20)}`;
 }
 
-function problemWith(v: unknown, path: string, wanted: string): string {
+/** The problem said as a field's path (`approvals[0].approver`) and what it is instead of what was wanted. */
+function problemWith({ at, value, wanted }: Wrong): string {
+  const path = at.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : p ? `${p}.${k}` : k), '');
   const name = path || 'the row';
-  return v === undefined ? `${name} is missing` : `${name} is ${described(v)}, not ${wanted}`;
+  return value === undefined ? `${name} is missing` : `${name} is ${described(value)}, not ${wanted}`;
 }
 
-const text: Check = (v, path) => (typeof v === 'string' ? undefined : problemWith(v, path, 'text'));
-const number: Check = (v, path) => (typeof v === 'number' && Number.isFinite(v) ? undefined : problemWith(v, path, 'a number'));
-const wholeNumber: Check = (v, path) => (Number.isInteger(v) ? undefined : problemWith(v, path, 'a whole number'));
-const anObject: Check = (v, path) => (isObject(v) ? undefined : problemWith(v, path, 'an object'));
-const optional = (check: Check): Check => (v, path) => (v === undefined ? undefined : check(v, path));
+const wrong = (value: unknown, wanted: string): Wrong => ({ at: [], value, wanted });
+const text: Check = (v) => (typeof v === 'string' ? undefined : wrong(v, 'text'));
+const number: Check = (v) => (typeof v === 'number' && Number.isFinite(v) ? undefined : wrong(v, 'a number'));
+const wholeNumber: Check = (v) => (Number.isInteger(v) ? undefined : wrong(v, 'a whole number'));
+const anObject: Check = (v) => (isObject(v) ? undefined : wrong(v, 'an object'));
+const optional = (check: Check): Check => (v) => (v === undefined ? undefined : check(v));
 
 function listOf(check: Check): Check {
-  return (v, path) => {
-    if (!Array.isArray(v)) return problemWith(v, path, 'a list');
-    for (const [i, item] of v.entries()) {
-      const problem = check(item, `${path}[${i}]`);
-      if (problem) return problem;
+  return (v) => {
+    if (!Array.isArray(v)) return wrong(v, 'a list');
+    for (let i = 0; i < v.length; i++) {
+      const found = check(v[i]);
+      if (found) {
+        found.at.unshift(i);
+        return found;
+      }
     }
     return undefined;
   };
 }
 
 function fields(shape: Record<string, Check>, what = 'an object'): Check {
-  return (v, path) => {
-    if (!isObject(v)) return problemWith(v, path, what);
-    for (const [key, check] of Object.entries(shape)) {
-      const problem = check(v[key], path ? `${path}.${key}` : key);
-      if (problem) return problem;
+  // Every stored request is held to these on every read (pending reads them all): the keys listed once.
+  const keys = Object.keys(shape);
+  const checks = Object.values(shape);
+  return (v) => {
+    if (!isObject(v)) return wrong(v, what);
+    for (let i = 0; i < keys.length; i++) {
+      const found = checks[i]!(v[keys[i]!]);
+      if (found) {
+        found.at.unshift(keys[i]!);
+        return found;
+      }
     }
     return undefined;
   };
@@ -121,6 +142,6 @@ const request = fields({
  * missing`), or undefined when it reads as one.
  */
 export function requestShapeProblem(row: unknown): string | undefined {
-  const problem = request(row, '');
-  return problem === undefined ? undefined : `its stored row does not read as a request (${problem})`;
+  const found = request(row);
+  return found === undefined ? undefined : `its stored row does not read as a request (${problemWith(found)})`;
 }
