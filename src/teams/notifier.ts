@@ -21,7 +21,11 @@ import type { CardLease, CardVersionClaims, ConversationReferenceStore } from '.
  * Where the notifier finds a request's cards (the app's bindings), claims the version it sends to
  * each (shared by every instance), and how to reach their conversations.
  */
-export type NotifierStores = Pick<ConversationReferenceStore, 'getReference' | 'storageFault'> & Pick<CardBindingStore, 'getCardMessages'> & CardVersionClaims;
+export type NotifierStores = Pick<ConversationReferenceStore, 'getReference' | 'storageFault'> &
+  Pick<CardBindingStore, 'getCardMessages'> &
+  Omit<CardVersionClaims, 'getSettledCardMessages'> &
+  // Absent (a stand-in that keeps no claims): every card message is claimed before it is left alone.
+  Partial<Pick<CardVersionClaims, 'getSettledCardMessages'>>;
 import type { Logger } from '../log/context';
 import { shownVersion, type ApprovalRequest } from '../domain/request';
 import { sandboxText } from '../domain/sandbox-text';
@@ -270,10 +274,11 @@ export class TeamsNotifier implements RequestNotifier {
    * request at its old state until its next change, and an ended request has none. Undefined once
    * the retries are spent (logged as an error) or Countersign stops.
    */
-  private async cardMessagesPatiently(requestId: string): Promise<readonly CardMessage[] | undefined> {
+  private async cardMessagesPatiently(requestId: string): Promise<readonly (CardMessage & { settledVersion?: number })[] | undefined> {
     for (let failures = 0; ; failures++) {
       try {
-        return await this.conversations.getCardMessages(requestId);
+        const settled = this.conversations.getSettledCardMessages;
+        return await (settled ? settled.call(this.conversations, requestId) : this.conversations.getCardMessages(requestId));
       } catch (err) {
         const wait = this.storeStoppedBy(err) ? undefined : this.cardUpdateRetryMs[failures];
         if (wait === undefined) {
@@ -291,7 +296,7 @@ export class TeamsNotifier implements RequestNotifier {
    * version, and after a failure once each of cardUpdateRetryMs passed (with the newest version by
    * then), until the retries are spent or Countersign stops.
    */
-  private async keepCurrent(cards: RequestCards, message: CardMessage): Promise<void> {
+  private async keepCurrent(cards: RequestCards, message: CardMessage & { settledVersion?: number }): Promise<void> {
     const requestId = cards.newest.id;
     const card = { requestId, conversationId: message.conversationId, activityId: message.activityId };
     let shown = 0;
@@ -364,9 +369,15 @@ export class TeamsNotifier implements RequestNotifier {
    * sent. Answers the version the card shows now (this one, or a newer one another instance sent),
    * or why it failed and whether trying again may help.
    */
-  private async updateCard(cards: RequestCards, message: CardMessage): Promise<CardAttempt> {
+  private async updateCard(cards: RequestCards, message: CardMessage & { settledVersion?: number }): Promise<CardAttempt> {
     const requestId = cards.newest.id;
     let outcome: CardAttempt = { shown: cards.newest.version };
+    // The card showed this version already when its messages were looked up (its update went, and
+    // nobody holds a lease on it; a version is never given back below one settled so): the claim
+    // would say outdated. Answered here, it takes no place in the conversation's Teams budget: a
+    // start looks at every card of the last hour's open requests, most of them current, and in a
+    // busy channel those no-op claims kept the replies to people waiting for room.
+    if (message.settledVersion !== undefined && message.settledVersion >= shownVersion(cards.newest)) return outcome;
     /** The version this instance holds the lease of for the message (0: none). */
     let claimed = 0;
     /** Teams refused the update for good: another attempt of this version cannot change that. */

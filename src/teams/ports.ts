@@ -46,6 +46,13 @@ export interface CardVersionClaims {
    * version is still claimed and tried.
    */
   releaseCardVersion(requestId: string, message: CardMessage, version: number, holder: string, shown?: boolean): Promise<void>;
+  /**
+   * The request's card messages, oldest first (as CardBindingStore.getCardMessages), each with the
+   * version it is settled at: a card that already shows the version an update would send is left
+   * alone without a claim, and without waiting for a place in its conversation's Teams budget (a
+   * start brings every card of the last hour's open requests up to date, most of them current).
+   */
+  getSettledCardMessages(requestId: string): Promise<SettledCardMessage[]>;
 }
 
 /** Who holds a card version's claim (one id per notifier, so per instance) and for how long. */
@@ -61,3 +68,13 @@ export interface CardLease {
 }
 
 export type CardClaim = 'claimed' | 'outdated' | 'busy';
+
+/** A card message with the version it is settled at (CardVersionClaims.getSettledCardMessages). */
+export interface SettledCardMessage extends CardMessage {
+  /**
+   * The version last claimed for the message, when no lease is held on it now (its update went and
+   * was released as shown, or it was recorded as posted showing it); 0 while a lease is held, or
+   * when nothing was sent to it. An update of a version no newer than this would be `outdated`.
+   */
+  settledVersion: number;
+}

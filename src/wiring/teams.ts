@@ -19,7 +19,7 @@ import type { Telemetry } from '../telemetry';
  */
 export function teamsSending(settings: Settings, log: Logger, current: () => CountersignStore, azure: { sandbox: boolean }, telemetry: Telemetry | undefined): { adapter: ReturnType<typeof createAdapter>; notifier: TeamsNotifier; messenger: TeamsApproverMessenger } {
   const adapter = createAdapter(settings.microsoftApp, log, (err) => current().storageFault(err), settings.teamsSendTimeoutMs, azure.sandbox);
-  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => current().conversations.getReference(id), getCardMessages: (id) => current().cards.getCardMessages(id), claimCardVersion: (id, m, v, l) => current().cards.claimCardVersion(id, m, v, l), releaseCardVersion: (id, m, v, h, shown) => current().cards.releaseCardVersion(id, m, v, h, shown), storageFault: (err) => current().storageFault(err) }, log);
+  const notifier = new TeamsNotifier(adapter, settings.microsoftApp.id, { getReference: (id) => current().conversations.getReference(id), getCardMessages: (id) => current().cards.getCardMessages(id), claimCardVersion: (id, m, v, l) => current().cards.claimCardVersion(id, m, v, l), releaseCardVersion: (id, m, v, h, shown) => current().cards.releaseCardVersion(id, m, v, h, shown), getSettledCardMessages: (id) => current().cards.getSettledCardMessages(id), storageFault: (err) => current().storageFault(err) }, log);
   // Several instances send into the same conversations: each keeps to its share of Teams' limits.
   notifier.limiter = new ConversationRateLimiter(shareOfLimits(settings.instances), () => performance.now(), undefined, telemetry?.sendThrottled);
   // A turn's replies count in the same windows (and wait for room ahead of the notifier's sends, at

@@ -746,6 +746,23 @@ export function storeContract(backend: string, open: () => Promise<StoreHarness>
         assert.equal(await again(5, 'w2'), 'outdated', 'the card shows a newer version');
       });
 
+      it('tells each card message the version it is settled at: the one sent or posted, none while a lease on it is held', async () => {
+        const a1 = { conversationId: 'conv-1', activityId: 'a1' };
+        const a2 = { conversationId: 'conv-2', activityId: 'a2' };
+        await store.cards.saveCardMessage('req-1', a1, 4);
+        await store.cards.saveCardMessage('req-1', a2);
+        const settled = async () => (await store.cards.getSettledCardMessages('req-1')).map((m) => [m.activityId, m.settledVersion]);
+        assert.deepEqual(await settled(), [['a1', 4], ['a2', 0]], 'posted showing version 4; one saved without its version shows none');
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 6, { holder: 'i1', ms: 60_000 }), 'claimed');
+        assert.deepEqual(await settled(), [['a1', 0], ['a2', 0]], 'while its update may be on its way, nothing is taken as shown');
+        await store.cards.releaseCardVersion('req-1', a1, 6, 'i1', false);
+        assert.deepEqual(await settled(), [['a1', 5], ['a2', 0]], 'a failed update gives its version back');
+        assert.equal(await store.cards.claimCardVersion('req-1', a1, 6, { holder: 'i1', ms: 60_000 }), 'claimed');
+        await store.cards.releaseCardVersion('req-1', a1, 6, 'i1');
+        assert.deepEqual(await settled(), [['a1', 6], ['a2', 0]], 'Teams took it');
+        assert.deepEqual(await store.cards.getSettledCardMessages('req-2'), []);
+      });
+
       it('records the version a card was saved showing as sent to it: that one is not sent again, a newer one is', async () => {
         const a1 = { conversationId: 'conv-1', activityId: 'a1' };
         const a2 = { conversationId: 'conv-1', activityId: 'a2' };

@@ -23,7 +23,7 @@ import { breakGlassDueAt, breakGlassUsesAfter } from '../../src/domain/lifecycle
 import type { ApprovalRequest } from '../../src/domain/request';
 import type { CountersignStore } from '../../src/store/countersign-store';
 import { uuidv7 } from '../../src/store/ids';
-import type { CardClaim, CardLease, CardVersionClaims, ConversationReferenceStore } from '../../src/teams/ports';
+import type { CardClaim, CardLease, CardVersionClaims, ConversationReferenceStore, SettledCardMessage } from '../../src/teams/ports';
 
 interface StoredRecord {
   seq: number;
@@ -427,6 +427,14 @@ class MemoryConversations implements ConversationReferenceStore, CardBindingStor
   async getCardMessages(requestId: string): Promise<CardMessage[]> {
     this.store.assertOpen();
     return (this.store.state.cards.get(requestId) ?? []).map((m) => ({ ...m }));
+  }
+
+  async getSettledCardMessages(requestId: string): Promise<SettledCardMessage[]> {
+    this.store.assertOpen();
+    return (this.store.state.cards.get(requestId) ?? []).map((m) => {
+      const claim = this.store.state.cardClaims.get(cardKey(requestId, m)) ?? NO_CLAIM;
+      return { ...m, settledVersion: claim.leaseHolder === null ? claim.sentVersion : 0 };
+    });
   }
 
   async claimCardVersion(requestId: string, message: CardMessage, version: number, lease: CardLease): Promise<CardClaim> {

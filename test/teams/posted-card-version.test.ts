@@ -17,17 +17,28 @@ import { ask, asked, click, freshFakesEachTest, settle } from '../app/steps';
 const DELETE = 'delete resource group staging-old';
 
 /** A Teams notifier over the fakes' store (its own lease holder, as a new run's), whose Bot Connector records the card updates. */
-function teamsNotifier(f: AppOnFakes) {
+function teamsNotifier(f: AppOnFakes, options: { settled?: boolean } = {}) {
   const updates: string[] = [];
+  /** The places in a conversation's Teams budget taken, and the card versions claimed. */
+  const taken = { places: 0, claims: 0 };
   const adapter = {
     continueConversationAsync: async (_appId: string, _ref: unknown, logic: (ctx: TurnContext) => Promise<void>) =>
       logic({ updateActivity: async (activity: { id: string }) => void updates.push(activity.id) } as unknown as TurnContext),
   } as unknown as CloudAdapter;
   const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
-  const stores = { getReference: f.store.conversations.getReference.bind(f.store.conversations), getCardMessages: f.store.cards.getCardMessages.bind(f.store.cards), claimCardVersion: f.store.cards.claimCardVersion.bind(f.store.cards), releaseCardVersion: f.store.cards.releaseCardVersion.bind(f.store.cards) };
+  const claim = f.store.cards.claimCardVersion.bind(f.store.cards);
+  const stores = {
+    getReference: f.store.conversations.getReference.bind(f.store.conversations),
+    getCardMessages: f.store.cards.getCardMessages.bind(f.store.cards),
+    claimCardVersion: (...args: Parameters<typeof claim>) => (taken.claims++, claim(...args)),
+    releaseCardVersion: f.store.cards.releaseCardVersion.bind(f.store.cards),
+    ...(options.settled ? { getSettledCardMessages: f.store.cards.getSettledCardMessages.bind(f.store.cards) } : {}),
+  };
   const notifier = new TeamsNotifier(adapter, '', stores, log, 0);
   notifier.cardUpdateRetryMs = [];
-  return { notifier, updates };
+  const acquire = notifier.limiter.acquire.bind(notifier.limiter);
+  notifier.limiter.acquire = (...args) => (taken.places++, acquire(...args));
+  return { notifier, updates, taken };
 }
 
 let posted = 0;
@@ -58,12 +69,14 @@ describe('Teams: the cards posted where a person asked, at the next start', () =
     return cards.map((c) => c.activityId);
   }
 
-  async function restart(): Promise<string[]> {
-    const next = teamsNotifier(f);
+  async function restart(settled = true): Promise<string[]> {
+    const next = teamsNotifier(f, { settled });
     await new Countersign({ ...f.deps, notifier: next.notifier }).refreshCards();
     await next.notifier.idle();
+    lastRestart = next.taken;
     return next.updates;
   }
+  let lastRestart = { places: 0, claims: 0 };
 
   it('are not sent again: a new request\'s card and its `pending` copy show its state already', async () => {
     const first = teamsNotifier(f);
@@ -82,7 +95,10 @@ describe('Teams: the cards posted where a person asked, at the next start', () =
     assert.ok(cards.includes(sent[0]) && cards.includes(sent[2]), `both bound, with the approvers' cards: ${cards.join()}`);
     assert.equal((await f.request(made.request.id)).state, 'pending');
 
+    assert.deepEqual(await restart(false), [], 'every card shows the request as it is');
+    assert.deepEqual(lastRestart, { places: 4, claims: 4 }, 'by a store that cannot say what each card shows, each is claimed to find that out');
     assert.deepEqual(await restart(), [], 'every card shows the request as it is');
+    assert.deepEqual(lastRestart, { places: 0, claims: 0 }, "none took a place in its conversation's Teams budget, nor was claimed: the replies to people do not wait behind them");
   });
 
   it('are not sent again for a request that ended: a `status` copy posted after its end shows it', async () => {

@@ -1,6 +1,6 @@
 /** Conversation references and posted card messages in PostgreSQL, shared by every instance. */
 import type { CardBindingStore, CardMessage } from '../../app/ports';
-import type { CardClaim, CardLease, CardVersionClaims, ConversationReferenceStore } from '../../teams/ports';
+import type { CardClaim, CardLease, CardVersionClaims, ConversationReferenceStore, SettledCardMessage } from '../../teams/ports';
 import type { PgWriter } from './transactions';
 
 export class PostgresConversationStore implements ConversationReferenceStore, CardBindingStore, CardVersionClaims {
@@ -61,6 +61,14 @@ export class PostgresConversationStore implements ConversationReferenceStore, Ca
       [requestId],
     );
     return r.rows.map((row) => ({ conversationId: row.conversationId, activityId: row.activityId }));
+  }
+
+  async getSettledCardMessages(requestId: string): Promise<SettledCardMessage[]> {
+    const r = await this.writer.pool.query<SettledCardMessage>(
+      'SELECT conversation_id AS "conversationId", activity_id AS "activityId", CASE WHEN lease_holder IS NULL THEN sent_version ELSE 0 END AS "settledVersion" FROM card_messages WHERE request_id = $1 ORDER BY ord',
+      [requestId],
+    );
+    return r.rows.map((row) => ({ conversationId: row.conversationId, activityId: row.activityId, settledVersion: Number(row.settledVersion) }));
   }
 
   async claimCardVersion(requestId: string, message: CardMessage, version: number, lease: CardLease): Promise<CardClaim> {

@@ -1,12 +1,13 @@
 /** Conversation references and posted card messages, for proactive messages and card updates. */
 import type Database from 'better-sqlite3';
 import type { CardBindingStore, CardMessage } from '../../app/ports';
-import type { CardClaim, CardLease, CardVersionClaims, ConversationReferenceStore } from '../../teams/ports';
+import type { CardClaim, CardLease, CardVersionClaims, ConversationReferenceStore, SettledCardMessage } from '../../teams/ports';
 import type { StoreWriter } from './writer';
 
 export class SqliteConversationStore implements ConversationReferenceStore, CardBindingStore, CardVersionClaims {
   private readonly getRefStmt: Database.Statement;
   private readonly getCardsStmt: Database.Statement;
+  private readonly getSettledCardsStmt: Database.Statement;
   private readonly getPersonalStmt: Database.Statement;
 
   constructor(
@@ -17,6 +18,9 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
     this.getPersonalStmt = db.prepare('SELECT reference FROM personal_conversations WHERE tenant_id = lower(?) AND aad_object_id = lower(?)').pluck();
     this.getCardsStmt = db.prepare(
       'SELECT conversation_id AS conversationId, activity_id AS activityId FROM card_messages WHERE request_id = ? ORDER BY rowid',
+    );
+    this.getSettledCardsStmt = db.prepare(
+      'SELECT conversation_id AS conversationId, activity_id AS activityId, CASE WHEN lease_holder IS NULL THEN sent_version ELSE 0 END AS settledVersion FROM card_messages WHERE request_id = ? ORDER BY rowid',
     );
   }
 
@@ -48,6 +52,10 @@ export class SqliteConversationStore implements ConversationReferenceStore, Card
 
   async getCardMessages(requestId: string): Promise<CardMessage[]> {
     return this.getCardsStmt.all(requestId) as CardMessage[];
+  }
+
+  async getSettledCardMessages(requestId: string): Promise<SettledCardMessage[]> {
+    return this.getSettledCardsStmt.all(requestId) as SettledCardMessage[];
   }
 
   async claimCardVersion(requestId: string, message: CardMessage, version: number, lease: CardLease): Promise<CardClaim> {
