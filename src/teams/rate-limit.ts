@@ -40,6 +40,19 @@ interface Lane {
   waiting: { go: () => void; fail: (err: Error) => void; since: number; ahead: boolean }[];
   /** Set while one loop lets the waiting sends go as room opens (a single timer per conversation). */
   draining: boolean;
+  /** Ends the loop's wait early: a reply came while it waited for room a card update may not use. */
+  wake?: () => void;
+}
+
+/**
+ * The part of the longest window (a sixth: 10 of Teams' 60 in 30 seconds) that card updates and
+ * proactive messages leave to replies. Replies already went ahead of the sends waiting; but where
+ * updates kept the window full (a start bringing thousands of a channel's cards up to date, an
+ * incident's backlog), each reply still waited for the next send to age out of it, about half a
+ * second a message: `pending` with its cards, five messages, took seconds.
+ */
+function replyReserve(w: RateWindow): number {
+  return Math.floor(w.max / 6);
 }
 
 /**
@@ -84,14 +97,17 @@ export class ConversationRateLimiter {
       lane = { sent: [], waiting: [], draining: false };
       this.lanes.set(conversationId, lane);
     }
-    // Nobody ahead and room now: it goes at once.
-    if (lane.waiting.length === 0 && this.take(lane) <= 0) return Promise.resolve();
+    // Nobody ahead and room now: it goes at once (a reply waits behind other replies only).
+    const nobodyAhead = ahead ? !lane.waiting.some((w) => w.ahead) : lane.waiting.length === 0;
+    if (nobodyAhead && this.take(lane, ahead) <= 0) return Promise.resolve();
     const queued = lane;
     return new Promise<void>((go, fail) => {
       const entry = { go, fail, since: this.now(), ahead };
       const behind = ahead ? queued.waiting.findIndex((w) => !w.ahead) : -1;
       if (behind >= 0) queued.waiting.splice(behind, 0, entry);
       else queued.waiting.push(entry);
+      // The loop may be waiting for room the card update at its head may take, later than a reply's.
+      if (ahead) queued.wake?.();
       if (maxWaitMs !== undefined) {
         void this.sleep(maxWaitMs).then(() => {
           const at = queued.waiting.indexOf(entry);
@@ -111,9 +127,10 @@ export class ConversationRateLimiter {
     lane.draining = true;
     try {
       while (lane.waiting.length > 0 && !this.closed) {
-        const wait = this.take(lane);
+        const wait = this.take(lane, lane.waiting[0]!.ahead);
         if (wait > 0) {
-          await this.sleep(wait);
+          await Promise.race([this.sleep(wait), new Promise<void>((resolve) => (lane.wake = resolve))]);
+          lane.wake = undefined;
           continue;
         }
         const next = lane.waiting.shift()!;
@@ -161,8 +178,8 @@ export class ConversationRateLimiter {
     this.pruneAt = Math.max(LANES_BEFORE_PRUNING, this.lanes.size * 2);
   }
 
-  /** Milliseconds until a message may go; 0 means it was counted and may go now. */
-  private take(lane: Lane): number {
+  /** Milliseconds until a message may go (a reply when `ahead`); 0 means it was counted and may go now. */
+  private take(lane: Lane, ahead: boolean): number {
     const now = this.now();
     const { sent } = lane;
     let old = 0;
@@ -173,7 +190,8 @@ export class ConversationRateLimiter {
       // The sends within this window are the newest ones: count them from the end.
       let inWindow = 0;
       for (let i = sent.length - 1; i >= 0 && now - sent[i] < w.perMs; i--) inWindow++;
-      if (inWindow >= w.max) wait = Math.max(wait, sent[sent.length - w.max] + w.perMs - now);
+      const max = ahead || w.perMs < this.longest ? w.max : w.max - replyReserve(w);
+      if (inWindow >= max) wait = Math.max(wait, sent[sent.length - max] + w.perMs - now);
     }
     if (wait <= 0) sent.push(now);
     return wait;

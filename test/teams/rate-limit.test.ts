@@ -64,7 +64,38 @@ describe('Teams rate limits per conversation', () => {
     for (let i = 0; i < 75; i++) await f.send();
     for (let i = 60; i < f.sentAt.length; i++) assert.ok(f.sentAt[i] - f.sentAt[i - 60] >= 30_000, `message ${i}`);
     for (let i = 7; i < f.sentAt.length; i++) assert.ok(f.sentAt[i] - f.sentAt[i - 7] >= 1000, `message ${i}`);
-    assert.equal(f.sentAt[60], 30_000);
+    assert.equal(f.sentAt[50], 30_000, 'card updates and proactive messages take 50 of the 60: the rest is left to replies');
+  });
+
+  it('leaves replies a sixth of the 30-second window however many card updates wait: a reply goes at once, and one waiting wakes the queue', async () => {
+    let now = 0;
+    const limiter = new ConversationRateLimiter(TEAMS_CONVERSATION_LIMITS, () => now, async (ms) => {
+      now += ms;
+    });
+    for (let i = 0; i < 50; i++) {
+      await limiter.acquire('channel');
+      if (i % 7 === 6) now += 1000;
+    }
+    const full = now;
+    // The updates have used their part of the window: a reply still has room, ten of them.
+    for (let i = 0; i < 10; i++) await limiter.acquire('channel', true);
+    assert.ok(now - full <= 2000, `ten replies went as the 7-a-second window let them, not waiting for the 30-second one (${now - full} ms)`);
+    const before = now;
+    await limiter.acquire('channel');
+    assert.ok(now - before >= 20_000, 'a card update waits for the window: the replies took the room left to them');
+
+    // With the queue of updates asleep until the window opens for them, a reply that needs less waits less.
+    const clock = steppedClock();
+    const queued = new ConversationRateLimiter(TEAMS_CONVERSATION_LIMITS, clock.now, clock.sleep);
+    const order: string[] = [];
+    for (let i = 0; i < 50; i++) void queued.acquire('channel').then(() => order.push('update'));
+    await clock.runUntil(() => order.length === 50);
+    const updateLater = queued.acquire('channel').then(() => order.push('late update'));
+    const reply = queued.acquire('channel', true).then(() => order.push('reply'));
+    await clock.settle(reply);
+    assert.equal(order.at(-1), 'reply', 'the reply did not wait for the update queued before it');
+    await clock.settle(updateLater);
+    assert.deepEqual(order.slice(-2), ['reply', 'late update']);
   });
 
   it('counts each conversation on its own', async () => {
@@ -218,7 +249,7 @@ describe('conversations the rate limiter holds', () => {
     });
     const windows = TEAMS_CONVERSATION_LIMITS;
     const tightest = windows.reduce((a, b) => (a.max / a.perMs > b.max / b.perMs ? b : a));
-    for (let i = 0; i < tightest.max; i++) await limiter.acquire('c-limited');
+    for (let i = 0; i < tightest.max; i++) await limiter.acquire('c-limited', true);
     // Many new conversations at the same instant: the limited one is not forgotten, so its next send waits.
     for (let i = 0; i < 5000; i++) await limiter.acquire(`c-${i}`);
     const before = now;
