@@ -45,14 +45,15 @@ interface Lane {
 }
 
 /**
- * The part of the longest window (a sixth: 10 of Teams' 60 in 30 seconds) that card updates and
- * proactive messages leave to replies. Replies already went ahead of the sends waiting; but where
- * updates kept the window full (a start bringing thousands of a channel's cards up to date, an
- * incident's backlog), each reply still waited for the next send to age out of it, about half a
- * second a message: `pending` with its cards, five messages, took seconds.
+ * The part of each window that card updates and proactive messages leave to replies: a sixth of the
+ * longest (10 of Teams' 60 in 30 seconds), half of the shorter ones (3 of 7 a second; updates are held
+ * under 2 a second by the longest anyway, so this only keeps their bursts from filling a second).
+ * Replies already went ahead of the sends waiting; but where updates kept the windows full (a start
+ * bringing thousands of a channel's cards up to date, an incident's backlog), each reply still waited
+ * for room: `pending` with its cards, six messages, took seconds.
  */
-function replyReserve(w: RateWindow): number {
-  return Math.floor(w.max / 6);
+function replyReserve(w: RateWindow, longest: number): number {
+  return Math.floor(w.perMs < longest ? w.max / 2 : w.max / 6);
 }
 
 /**
@@ -190,7 +191,7 @@ export class ConversationRateLimiter {
       // The sends within this window are the newest ones: count them from the end.
       let inWindow = 0;
       for (let i = sent.length - 1; i >= 0 && now - sent[i] < w.perMs; i--) inWindow++;
-      const max = ahead || w.perMs < this.longest ? w.max : w.max - replyReserve(w);
+      const max = ahead ? w.max : w.max - replyReserve(w, this.longest);
       if (inWindow >= max) wait = Math.max(wait, sent[sent.length - max] + w.perMs - now);
     }
     if (wait <= 0) sent.push(now);
