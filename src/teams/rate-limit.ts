@@ -40,20 +40,6 @@ interface Lane {
   waiting: { go: () => void; fail: (err: Error) => void; since: number; ahead: boolean }[];
   /** Set while one loop lets the waiting sends go as room opens (a single timer per conversation). */
   draining: boolean;
-  /** Ends the loop's wait early: a reply came while it waited for room a card update may not use. */
-  wake?: () => void;
-}
-
-/**
- * The part of each window that card updates and proactive messages leave to replies: a sixth of the
- * longest (10 of Teams' 60 in 30 seconds), half of the shorter ones (3 of 7 a second; updates are held
- * under 2 a second by the longest anyway, so this only keeps their bursts from filling a second).
- * Replies already went ahead of the sends waiting; but where updates kept the windows full (a start
- * bringing thousands of a channel's cards up to date, an incident's backlog), each reply still waited
- * for room: `pending` with its cards, six messages, took seconds.
- */
-function replyReserve(w: RateWindow, longest: number): number {
-  return Math.floor(w.perMs < longest ? w.max / 2 : w.max / 6);
 }
 
 /**
@@ -98,17 +84,14 @@ export class ConversationRateLimiter {
       lane = { sent: [], waiting: [], draining: false };
       this.lanes.set(conversationId, lane);
     }
-    // Nobody ahead and room now: it goes at once (a reply waits behind other replies only).
-    const nobodyAhead = ahead ? !lane.waiting.some((w) => w.ahead) : lane.waiting.length === 0;
-    if (nobodyAhead && this.take(lane, ahead) <= 0) return Promise.resolve();
+    // Nobody ahead and room now: it goes at once.
+    if (lane.waiting.length === 0 && this.take(lane) <= 0) return Promise.resolve();
     const queued = lane;
     return new Promise<void>((go, fail) => {
       const entry = { go, fail, since: this.now(), ahead };
       const behind = ahead ? queued.waiting.findIndex((w) => !w.ahead) : -1;
       if (behind >= 0) queued.waiting.splice(behind, 0, entry);
       else queued.waiting.push(entry);
-      // The loop may be waiting for room the card update at its head may take, later than a reply's.
-      if (ahead) queued.wake?.();
       if (maxWaitMs !== undefined) {
         void this.sleep(maxWaitMs).then(() => {
           const at = queued.waiting.indexOf(entry);
@@ -128,10 +111,9 @@ export class ConversationRateLimiter {
     lane.draining = true;
     try {
       while (lane.waiting.length > 0 && !this.closed) {
-        const wait = this.take(lane, lane.waiting[0]!.ahead);
+        const wait = this.take(lane);
         if (wait > 0) {
-          await Promise.race([this.sleep(wait), new Promise<void>((resolve) => (lane.wake = resolve))]);
-          lane.wake = undefined;
+          await this.sleep(wait);
           continue;
         }
         const next = lane.waiting.shift()!;
@@ -179,8 +161,8 @@ export class ConversationRateLimiter {
     this.pruneAt = Math.max(LANES_BEFORE_PRUNING, this.lanes.size * 2);
   }
 
-  /** Milliseconds until a message may go (a reply when `ahead`); 0 means it was counted and may go now. */
-  private take(lane: Lane, ahead: boolean): number {
+  /** Milliseconds until a message may go; 0 means it was counted and may go now. */
+  private take(lane: Lane): number {
     const now = this.now();
     const { sent } = lane;
     let old = 0;
@@ -191,8 +173,7 @@ export class ConversationRateLimiter {
       // The sends within this window are the newest ones: count them from the end.
       let inWindow = 0;
       for (let i = sent.length - 1; i >= 0 && now - sent[i] < w.perMs; i--) inWindow++;
-      const max = ahead ? w.max : w.max - replyReserve(w, this.longest);
-      if (inWindow >= max) wait = Math.max(wait, sent[sent.length - max] + w.perMs - now);
+      if (inWindow >= w.max) wait = Math.max(wait, sent[sent.length - w.max] + w.perMs - now);
     }
     if (wait <= 0) sent.push(now);
     return wait;

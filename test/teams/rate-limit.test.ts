@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import { ConversationRateLimiter, SendAbandonedError, shareOfLimits, TEAMS_CONVERSATION_LIMITS } from '../../src/teams/rate-limit';
 
-/**
- * A limiter on a fake clock: sleeping moves the clock; `sentAt` records when each message went. Sent as
- * replies (a turn's answers, held to Teams' whole windows) unless `ahead` is false (a card update).
- */
+/** A limiter on a fake clock: sleeping moves the clock; `sentAt` records when each message went. */
 function fakeLimiter() {
   let now = 0;
   const sentAt: number[] = [];
@@ -12,8 +9,8 @@ function fakeLimiter() {
     now += ms;
   });
   return {
-    async send(conversationId = 'c1', ahead = true) {
-      await limiter.acquire(conversationId, ahead);
+    async send(conversationId = 'c1') {
+      await limiter.acquire(conversationId);
       sentAt.push(now);
     },
     sentAt,
@@ -68,40 +65,6 @@ describe('Teams rate limits per conversation', () => {
     for (let i = 60; i < f.sentAt.length; i++) assert.ok(f.sentAt[i] - f.sentAt[i - 60] >= 30_000, `message ${i}`);
     for (let i = 7; i < f.sentAt.length; i++) assert.ok(f.sentAt[i] - f.sentAt[i - 7] >= 1000, `message ${i}`);
     assert.equal(f.sentAt[60], 30_000);
-  });
-
-  it('holds card updates and proactive messages to 4 a second and 50 in 30 seconds, the rest left to replies', async () => {
-    const f = fakeLimiter();
-    for (let i = 0; i < 60; i++) await f.send('c1', false);
-    for (let i = 4; i < f.sentAt.length; i++) assert.ok(f.sentAt[i] - f.sentAt[i - 4] >= 1000, `update ${i}`);
-    assert.deepEqual([f.sentAt[3], f.sentAt[4], f.sentAt[49], f.sentAt[50]], [0, 1000, 12_000, 30_000]);
-  });
-
-  it('leaves replies room in each window however many card updates wait: a reply goes at once, and one waiting wakes the queue', async () => {
-    let now = 0;
-    const limiter = new ConversationRateLimiter(TEAMS_CONVERSATION_LIMITS, () => now, async (ms) => {
-      now += ms;
-    });
-    for (let i = 0; i < 50; i++) await limiter.acquire('channel');
-    const full = now;
-    // The updates have used their part of the window: a reply still has room, ten of them.
-    for (let i = 0; i < 10; i++) await limiter.acquire('channel', true);
-    assert.ok(now - full <= 2000, `ten replies went as the 7-a-second window let them, not waiting for the 30-second one (${now - full} ms)`);
-    await limiter.acquire('channel');
-    assert.ok(now >= 30_000, `a card update waits for the 30-second window: the replies took the room left to them (${now} ms)`);
-
-    // With the queue of updates asleep until the window opens for them, a reply that needs less waits less.
-    const clock = steppedClock();
-    const queued = new ConversationRateLimiter(TEAMS_CONVERSATION_LIMITS, clock.now, clock.sleep);
-    const order: string[] = [];
-    for (let i = 0; i < 50; i++) void queued.acquire('channel').then(() => order.push('update'));
-    await clock.runUntil(() => order.length === 50);
-    const updateLater = queued.acquire('channel').then(() => order.push('late update'));
-    const reply = queued.acquire('channel', true).then(() => order.push('reply'));
-    await clock.settle(reply);
-    assert.equal(order.at(-1), 'reply', 'the reply did not wait for the update queued before it');
-    await clock.settle(updateLater);
-    assert.deepEqual(order.slice(-2), ['reply', 'late update']);
   });
 
   it('counts each conversation on its own', async () => {
@@ -255,7 +218,7 @@ describe('conversations the rate limiter holds', () => {
     });
     const windows = TEAMS_CONVERSATION_LIMITS;
     const tightest = windows.reduce((a, b) => (a.max / a.perMs > b.max / b.perMs ? b : a));
-    for (let i = 0; i < tightest.max; i++) await limiter.acquire('c-limited', true);
+    for (let i = 0; i < tightest.max; i++) await limiter.acquire('c-limited');
     // Many new conversations at the same instant: the limited one is not forgotten, so its next send waits.
     for (let i = 0; i < 5000; i++) await limiter.acquire(`c-${i}`);
     const before = now;
