@@ -33,6 +33,9 @@ import { requestCard, type RequestCardOptions } from '../cards/request-card';
 import { ConversationRateLimiter, SendAbandonedError } from './rate-limit';
 import { delay, statusOf, TEAMS_RETRY, withTeamsRetry, type RetryOptions } from './teams-retry';
 
+/** A card message as the notifier looks it up: with the version it is settled at, when the store can say (getSettledCardMessages). */
+type LookedUpCard = CardMessage & { settledVersion?: number };
+
 /** See TeamsNotifier's settleMs. */
 const CARD_UPDATE_SETTLE_MS = 150;
 
@@ -274,7 +277,7 @@ export class TeamsNotifier implements RequestNotifier {
    * request at its old state until its next change, and an ended request has none. Undefined once
    * the retries are spent (logged as an error) or Countersign stops.
    */
-  private async cardMessagesPatiently(requestId: string): Promise<readonly (CardMessage & { settledVersion?: number })[] | undefined> {
+  private async cardMessagesPatiently(requestId: string): Promise<readonly LookedUpCard[] | undefined> {
     for (let failures = 0; ; failures++) {
       try {
         const settled = this.conversations.getSettledCardMessages;
@@ -296,7 +299,7 @@ export class TeamsNotifier implements RequestNotifier {
    * version, and after a failure once each of cardUpdateRetryMs passed (with the newest version by
    * then), until the retries are spent or Countersign stops.
    */
-  private async keepCurrent(cards: RequestCards, message: CardMessage & { settledVersion?: number }): Promise<void> {
+  private async keepCurrent(cards: RequestCards, message: LookedUpCard): Promise<void> {
     const requestId = cards.newest.id;
     const card = { requestId, conversationId: message.conversationId, activityId: message.activityId };
     let shown = 0;
@@ -369,7 +372,7 @@ export class TeamsNotifier implements RequestNotifier {
    * sent. Answers the version the card shows now (this one, or a newer one another instance sent),
    * or why it failed and whether trying again may help.
    */
-  private async updateCard(cards: RequestCards, message: CardMessage & { settledVersion?: number }): Promise<CardAttempt> {
+  private async updateCard(cards: RequestCards, message: LookedUpCard): Promise<CardAttempt> {
     const requestId = cards.newest.id;
     let outcome: CardAttempt = { shown: cards.newest.version };
     // The card showed this version already when its messages were looked up (its update went, and
