@@ -203,8 +203,9 @@ resource webApp 'Microsoft.Web/sites@2024-04-01' = {
       linuxFxVersion: 'NODE|24-lts'
       // Node itself, not `npm start`: a stop signal must reach node for its graceful stop (drain, leases
       // released, shutdown checkpoint). The start script is the same command after `exec`, for anyone
-      // who runs `npm start`. App Service's own startup script still sits above it.
-      appCommandLine: 'node --enable-source-maps dist/main.js'
+      // who runs `npm start`. App Service's own startup script still sits above it. The young generation
+      // is held to 16 MB semi-spaces, whatever memory the plan's machine has (docs/operations-runtime.md).
+      appCommandLine: 'node --max-semi-space-size=16 --enable-source-maps dist/main.js'
       alwaysOn: true
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'

@@ -67,8 +67,8 @@ describe('deploy/main.bicep', () => {
 
     it('starts node itself, the package\'s start script without npm and its shell, so a stop signal reaches node', () => {
       const start = (JSON.parse(fs.readFileSync(path.join(deployDir, '..', 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-      assert.equal(start, 'exec node --enable-source-maps dist/main.js', 'the shell npm runs the script in becomes node');
-      assert.match(webApp, /appCommandLine: 'node --enable-source-maps dist\/main\.js'/);
+      assert.equal(start, 'exec node --max-semi-space-size=16 --enable-source-maps dist/main.js', 'the shell npm runs the script in becomes node');
+      assert.match(webApp, /appCommandLine: 'node --max-semi-space-size=16 --enable-source-maps dist\/main\.js'/);
     });
 
     it('runs as the user-assigned identity', () => {

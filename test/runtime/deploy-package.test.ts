@@ -69,7 +69,7 @@ describe('the deployment package (compiled, production dependencies only)', func
   it('reports its size and holds compiled code and production dependencies only', () => {
     assert.match(report, /Package folder .*: \d+ files, [\d.]+ MB/);
     const manifest = JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8')) as Record<string, unknown>;
-    assert.deepEqual(manifest.scripts, { start: 'exec node --enable-source-maps dist/main.js' });
+    assert.deepEqual(manifest.scripts, { start: 'exec node --max-semi-space-size=16 --enable-source-maps dist/main.js' });
     assert.equal(manifest.devDependencies, undefined);
     assert.ok(fs.existsSync(path.join(pkg, 'dist', 'main.js')) && fs.existsSync(path.join(pkg, 'cards')));
     assert.ok(!fs.existsSync(path.join(pkg, 'src')), 'no TypeScript sources');
@@ -87,7 +87,7 @@ describe('the deployment package (compiled, production dependencies only)', func
       // The SDK's own usage reports go to a fixed Microsoft endpoint, out of this machine's reach.
       APPLICATION_INSIGHTS_NO_STATSBEAT: 'true',
     };
-    countersign = await spawnCountersign({ COUNTERSIGN_DATA_DIR: dataDir, ...telemetry }, { cwd: pkg, args: ['--enable-source-maps', 'dist/main.js'] });
+    countersign = await spawnCountersign({ COUNTERSIGN_DATA_DIR: dataDir, ...telemetry }, { cwd: pkg, args: ['--max-semi-space-size=16', '--enable-source-maps', 'dist/main.js'] });
     const health = await fetch(`${countersign.url}/healthz`);
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { status: 'alive' });
