@@ -1,6 +1,6 @@
 /**
  * Figure 6: the bot with 10,000 pending requests in its database. The real entry point from the
- * compiled build (`npm run build`, then `node dist/main.js`, settings from the environment, the
+ * compiled build (`npm run build`, then node with the start script's options on `dist/main.js`, settings from the environment, the
  * example config) is started and timed from spawn to the first 200 of GET /readyz, against the bare
  * bot compiled the same way (plain node, no tsx); then Bob lists what he can decide (all ten
  * thousand) and Alice asks for a few hundred more requests, and the peak resident set (VmHWM) is
@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import ts from 'typescript';
 import { CHANNEL, TENANT, bob, messageActivity } from '../lib/activities';
-import { startChild, type Message } from '../lib/proc';
+import { shippedNodeOptions, startChild, type Message } from '../lib/proc';
 import { buildDataSet } from './audit';
 import { writeFixedCard } from './teams';
 
@@ -142,7 +142,7 @@ export async function runScale(work: string, pending: number, messages: number):
     const start = async () => {
       const port = await freePort();
       const started = process.hrtime.bigint();
-      const proc = spawn(process.execPath, [path.join(ROOT, 'dist/main.js')], {
+      const proc = spawn(process.execPath, [...shippedNodeOptions(), path.join(ROOT, 'dist/main.js')], {
         cwd: ROOT,
         stdio: ['ignore', 'ignore', 'inherit'],
         env: { ...process.env, ...sandbox.env, PORT: String(port), COUNTERSIGN_HOST: '127.0.0.1', COUNTERSIGN_DATA_DIR: dataDir, LOG_LEVEL: 'info' },

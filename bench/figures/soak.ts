@@ -2,7 +2,7 @@
  * Figure 7, no leaks: the soak (children/soak.ts) against the fake connector, the bot in a process
  * of its own pinned as in figures 1 and 2. RSS at the end against RSS after the first 20,000 requests (after half the run when it is shorter than 40,000).
  */
-import { startChild, type Message } from '../lib/proc';
+import { shippedNodeOptions, startChild, type Message } from '../lib/proc';
 
 export interface SoakFigure extends Message {
   count: number;
@@ -26,7 +26,7 @@ export async function runSoak(dataDir: string, count: number, conversations: num
   const connector = startChild('connector.ts', { cpus: '1', env: { BENCH_CONNECTOR_PERSONAL_CHAT: 'not-installed' } });
   try {
     const { url } = await connector.next<Message & { url: string }>('ready');
-    const bot = startChild('soak.ts', { cpus: '0' });
+    const bot = startChild('soak.ts', { cpus: '0', nodeOptions: shippedNodeOptions() });
     try {
       await bot.next('spawned', 60_000);
       return await bot.request<SoakFigure>({ type: 'run', dataDir, connectorUrl: String(url), count, conversations, checkpoint: Math.min(20_000, Math.floor(count / 2 / 50) * 50) }, 'result', 7_200_000);

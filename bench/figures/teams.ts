@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ClickTarget } from '../lib/activities';
 import { requestCard } from '../../src/cards/request-card';
-import { startChild, type Child, type Message } from '../lib/proc';
+import { shippedNodeOptions, startChild, type Child, type Message } from '../lib/proc';
 import type { BenchDatabase } from './postgres';
 import { sampleRequest } from '../lib/sample';
 import type { LoadResult, LoadSpec } from '../children/load';
@@ -71,7 +71,8 @@ export function writeFixedCard(dir: string): string {
 }
 
 async function withBot<T>(script: string, start: Message | undefined, use: (bot: Child, ready: Message) => Promise<T>, env: Record<string, string> = {}): Promise<T> {
-  const bot = startChild(script, { cpus: BOT_CPU, env });
+  // The product with the Node options it ships with; the bare bot as anyone would start it.
+  const bot = startChild(script, { cpus: BOT_CPU, env, ...(script.startsWith('bare') ? {} : { nodeOptions: shippedNodeOptions() }) });
   try {
     const ready = start ? (await bot.next('spawned', 60_000), await bot.request<Message>(start, 'ready', 300_000)) : await bot.next<Message>('ready', 60_000);
     return await use(bot, ready);

@@ -4,6 +4,7 @@
  * the IPC channel with small typed messages.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 export interface Message {
@@ -21,6 +22,21 @@ export interface ChildOptions {
   stdout?: boolean;
   /** Run this compiled JavaScript file of the script with plain node instead of the script under tsx. */
   compiled?: string;
+  /** Node options before the script (the product's children: `shippedNodeOptions()`). */
+  nodeOptions?: string[];
+}
+
+/**
+ * The Node options Countersign runs with as a service: those of package.json's start script (`exec
+ * node <options> dist/main.js`, the App Service command too), so the product is measured as it ships.
+ */
+export function shippedNodeOptions(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  const node = words.indexOf('node');
+  const main = words.indexOf('dist/main.js');
+  if (node === -1 || main <= node) throw new Error(`package.json's start script does not read "node <options> dist/main.js": ${pkg.scripts.start}`);
+  return words.slice(node + 1, main);
 }
 
 export class Child {
@@ -107,7 +123,7 @@ export function startChild(script: string, options: ChildOptions = {}): Child {
     : [];
   // BENCH_NODE_FLAGS="<flags>" BENCH_NODE_FLAGS_CHILD=<name>: Node flags for that child (--trace-gc-nvp ...), its stdout shown.
   const extra = process.env.BENCH_NODE_FLAGS && script.startsWith(process.env.BENCH_NODE_FLAGS_CHILD ?? '-') ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : [];
-  const node = [process.execPath, ...profile, ...extra, ...(options.compiled ? [options.compiled] : ['--import', 'tsx', file])];
+  const node = [process.execPath, ...(options.nodeOptions ?? []), ...profile, ...extra, ...(options.compiled ? [options.compiled] : ['--import', 'tsx', file])];
   const [cmd, ...args] = options.cpus && TASKSET ? ['taskset', '-c', options.cpus, ...node] : node;
   const proc = spawn(cmd, args, {
     stdio: ['ignore', options.stdout || extra.length ? 'inherit' : 'ignore', 'inherit', 'ipc'],
