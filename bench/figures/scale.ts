@@ -1,10 +1,10 @@
 /**
  * Figure 6: the bot with 10,000 pending requests in its database. The real entry point from the
- * compiled build (`npm run build`, then node with the start script's options on `dist/main.js`, settings from the environment, the
- * example config) is started and timed from spawn to the first 200 of GET /readyz, against the bare
- * bot compiled the same way (plain node, no tsx); then Bob lists what he can decide (all ten
- * thousand) and Alice asks for a few hundred more requests, and the peak resident set (VmHWM) is
- * read from /proc. The ARM sandbox runs as its own process, as Azure would be elsewhere.
+ * compiled build (`npm run build`, then `node <the start script's options> dist/main.js`, settings
+ * from the environment, the example config) is started and timed from spawn to the first 200 of
+ * GET /readyz, against the bare bot compiled the same way (plain node, no tsx); then Bob lists what
+ * he can decide (all ten thousand) and Alice asks for a few hundred more requests, and the peak
+ * resident set (VmHWM) is read from /proc. The ARM sandbox runs as its own process, as Azure would be elsewhere.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
