@@ -70,9 +70,9 @@ export function writeFixedCard(dir: string): string {
   return file;
 }
 
-async function withBot<T>(script: string, start: Message | undefined, use: (bot: Child, ready: Message) => Promise<T>, env: Record<string, string> = {}): Promise<T> {
-  // The product with the Node options it ships with; the bare bot as anyone would start it.
-  const bot = startChild(script, { cpus: BOT_CPU, env, ...(script.startsWith('bare') ? {} : { nodeOptions: shippedNodeOptions() }) });
+/** A bot under load on BOT_CPU: the product with the Node options it ships with (`nodeOptions`), the bare bot with Node's defaults. */
+async function withBot<T>(script: string, start: Message | undefined, use: (bot: Child, ready: Message) => Promise<T>, options: { env?: Record<string, string>; nodeOptions?: string[] } = {}): Promise<T> {
+  const bot = startChild(script, { cpus: BOT_CPU, ...options });
   try {
     const ready = start ? (await bot.next('spawned', 60_000), await bot.request<Message>(start, 'ready', 300_000)) : await bot.next<Message>('ready', 60_000);
     return await use(bot, ready);
@@ -101,7 +101,7 @@ export async function runTeamsFigure(options: TeamsRunOptions): Promise<TeamsFig
           'bare-bot.ts',
           undefined,
           (_bot, ready) => load({ ...spec, url: String(ready.url), ...(baselinePool ? { poolFile: baselinePool } : {}) }),
-          { BENCH_FIXED_CARD: fixedCard },
+          { env: { BENCH_FIXED_CARD: fixedCard } },
         ));
       if (!baseline || b.rps > baseline.rps) baseline = b;
       // Enough distinct pending requests for the product even if it kept up with the floor.
@@ -117,7 +117,7 @@ export async function runTeamsFigure(options: TeamsRunOptions): Promise<TeamsFig
           const result = await load({ ...spec, url: String(ready.url), ...(ready.poolFile ? { poolFile: String(ready.poolFile) } : {}) });
           const s = await bot.request<Message>({ type: 'stats' }, 'stats', 300_000);
           return { result, s };
-        });
+        }, { nodeOptions: shippedNodeOptions() });
       } finally {
         await db?.drop();
       }
