@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { databaseFile } from '../../src/settings';
-import { startChild, type Message } from '../lib/proc';
+import { shippedCliNodeOptions, startChild, type Message } from '../lib/proc';
 
 interface Rate extends Message {
   count: number;
@@ -64,7 +64,7 @@ export interface CliRun {
 /** Runs `countersign <args>` in a process of its own (bench/children/cli.ts), with `env` added to its environment. */
 async function runCli(args: string[], resultFile: string, env: Record<string, string> = {}): Promise<CliRun> {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(__dirname, '..', 'children', 'cli.ts')], {
+  const child = spawn(process.execPath, [...shippedCliNodeOptions(), '--import', 'tsx', path.resolve(__dirname, '..', 'children', 'cli.ts')], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, ...env, BENCH_CLI_ARGS: JSON.stringify(args), BENCH_RESULT_FILE: resultFile },
   });

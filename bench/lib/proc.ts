@@ -39,6 +39,18 @@ export function shippedNodeOptions(): string[] {
   return words.slice(node + 1, main);
 }
 
+/**
+ * The Node options the `countersign` command runs with: those of bin/countersign.js's first line
+ * (`#!/usr/bin/env -S node <options>`), so the CLI's figures (verify, exports) measure it as it ships.
+ */
+export function shippedCliNodeOptions(): string[] {
+  const first = fs.readFileSync(path.resolve(__dirname, '..', '..', 'bin', 'countersign.js'), 'utf8').split('\n', 1)[0];
+  const words = first.split(/\s+/);
+  const node = words.indexOf('node');
+  if (!first.startsWith('#!') || node === -1) throw new Error(`bin/countersign.js's first line does not read "#!/usr/bin/env -S node <options>": ${first}`);
+  return words.slice(node + 1);
+}
+
 export class Child {
   readonly started = process.hrtime.bigint();
   private readonly inbox: Message[] = [];
