@@ -61,7 +61,7 @@ export interface CliRun {
   maxRssMb: number;
 }
 
-/** Runs `countersign <args>` in a process of its own (bench/children/cli.ts), with `env` added to its environment. */
+/** Runs `countersign <args>` in a process of its own (bench/children/cli.ts) with the command's own Node options, `env` added to its environment. */
 async function runCli(args: string[], resultFile: string, env: Record<string, string> = {}): Promise<CliRun> {
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [...shippedCliNodeOptions(), '--import', 'tsx', path.resolve(__dirname, '..', 'children', 'cli.ts')], {
