@@ -68,16 +68,8 @@ describe('browser end to end: a deployment approved in the Agents Playground', f
     // Subscription, operation hash and policy version wait behind "Details".
     const hash = card.getByText('Operation hash', { exact: true });
     assert.equal(await hash.isVisible(), false, 'the details start collapsed');
-    // The card's per-person refresh can answer after the click and draw the card again, collapsed:
-    // the click is made again then (under a loaded machine the refresh comes late).
-    for (let tries = 0; ; tries++) {
-      await card.getByRole('button', { name: 'Details', exact: true }).click();
-      const shown = await hash.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false);
-      if (shown) break;
-      assert.ok(tries < 5, 'Details never showed the operation hash');
-    }
-    await card.getByRole('button', { name: 'Details', exact: true }).click();
-    await hash.waitFor({ state: 'hidden' });
+    await ui.toggleUntil(card, 'Details', hash, 'visible');
+    await ui.toggleUntil(card, 'Details', hash, 'hidden');
     for (const button of ['Approve', 'Reject', 'Cancel (requester only)']) await card.getByRole('button', { name: button, exact: true }).waitFor();
     const shown = await card.innerText();
     assert.ok(!shown.includes('\\'), `the card shows a literal backslash (markdown escaping leaked):\n${shown}`);

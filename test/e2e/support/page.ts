@@ -37,6 +37,21 @@ export class PlaygroundPage {
     for (const text of texts) await card.getByText(text, { exact: false }).first().waitFor({ timeout: WAIT_MS });
   }
 
+  /**
+   * Clicks the card's toggle button until `target` is in `state`. The card's per-person refresh can answer
+   * after a click and draw the card anew, collapsed, undoing the click or (when it lands just before one)
+   * turning the next click into the opposite of what was meant; the click is made again then.
+   */
+  async toggleUntil(card: Locator, button: string, target: Locator, state: 'visible' | 'hidden'): Promise<void> {
+    for (let tries = 0; ; tries++) {
+      if (await target.isVisible() === (state === 'visible')) return;
+      await card.getByRole('button', { name: button, exact: true }).click();
+      const reached = await target.waitFor({ state, timeout: 5000 }).then(() => true, () => false);
+      if (reached) return;
+      if (tries >= 5) throw new Error(`${button} never made its content ${state} after ${tries + 1} clicks`);
+    }
+  }
+
   /** A state label such as PENDING APPROVAL, matched exactly (the result title "Succeeded" differs in case). */
   stateLabel(card: Locator, label: string): Locator {
     return card.getByText(label, { exact: true });
