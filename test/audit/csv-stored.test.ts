@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { sealRecord } from '../../src/audit/chain/chain';
 import { CSV_ENCODER, csvLine } from '../../src/audit/formats/csv-writer';
 import { csvLineFromStoredText } from '../../src/audit/formats/csv-stored-fast';
+import { packRows } from '../../src/audit/formats/packed-rows';
 import { fastCanonicalJson } from '../../src/audit/chain/seal-json-fast';
 import type { AuditRecord } from '../../src/domain/audit';
 import { GENESIS_HASH } from '../../src/domain/audit';
@@ -85,17 +86,17 @@ describe('CSV lines from the stored text', () => {
     }
   });
 
-  it('never writes a line the general path would not, whatever the text (random edits)', () => {
-    // A seeded generator, so a failure can be replayed.
-    let state = 42;
+  /** Texts of the usual shapes with one to three random edits, from a seeded generator (a failure can be replayed). */
+  function editedTexts(count: number, seed: number): string[] {
+    let state = seed;
     const random = (n: number) => {
       state = (state * 1103515245 + 12345) % 2 ** 31;
       return state % n;
     };
-    const alphabet = '{}[]",:0123456789-+.eE \\tfnul';
+    const alphabet = '{}[]",:0123456789-+.eE \\tfnulü';
     const texts = plain.map((o, i) => sealed(i + 1, o));
-    let fast = 0;
-    for (let k = 0; k < 5000; k++) {
+    const edited: string[] = [];
+    for (let k = 0; k < count; k++) {
       let text = texts[random(texts.length)];
       for (let edits = 1 + random(3); edits > 0; edits--) {
         const at = random(text.length);
@@ -103,10 +104,54 @@ describe('CSV lines from the stored text', () => {
         const ch = alphabet[random(alphabet.length)];
         text = op === 0 ? text.slice(0, at) + text.slice(at + 1) : op === 1 ? text.slice(0, at) + ch + text.slice(at) : text.slice(0, at) + ch + text.slice(at + 1);
       }
-      if (assertSame(text) !== undefined) fast++;
+      edited.push(text);
     }
+    return edited;
+  }
+
+  it('never writes a line the general path would not, whatever the text (random edits)', () => {
+    let fast = 0;
+    for (const text of editedTexts(5000, 42)) if (assertSame(text) !== undefined) fast++;
     // Some edits keep the text of the usual shape (a changed letter or digit): those took the fast path.
     assert.ok(fast > 100, `only ${fast} edited texts took the fast path`);
+  });
+
+  it('writes a packed batch of records of any shape, each read only within its own bytes, as the general path does', () => {
+    // Only texts the general path can write: a batch with any other fails as a whole, as it should.
+    const texts = editedTexts(6000, 7).filter((text) => general(text) !== THROWS);
+    assert.ok(texts.length > 1000, `only ${texts.length} edited texts were valid`);
+    for (let i = 0; i < texts.length; i += 256) {
+      const batch = texts.slice(i, i + 256).map((text, k) => ({ seq: i + k + 1, hash: `h${k}`, text }));
+      const expected = batch.map((row) => general(row.text)).join('');
+      const bytes = CSV_ENCODER.encodePackedBytes!(packRows(batch));
+      assert.equal(Buffer.from(bytes).toString('utf8'), expected);
+    }
+  });
+
+  it('finds a backslash or a raw control character wherever it sits in the packed bytes (any alignment)', () => {
+    const detail = 'abcdefghijklmnopqrstuvwx';
+    const base = sealed(9, { outcome: { result: 'ok', detail } });
+    const at = base.indexOf(detail);
+    for (let pad = 0; pad < 4; pad++) {
+      // A first record of another length moves the second one's bytes against four-byte words.
+      const first = { seq: 1, hash: '', text: sealed(1, { outcome: { result: 'ok', detail: 'x'.repeat(pad) } }) };
+      for (let k = 0; k < detail.length; k++) {
+        const escaped = `${base.slice(0, at + k)}\\"${base.slice(at + k)}`;
+        const batch = [first, { seq: 2, hash: '', text: escaped }];
+        assert.equal(Buffer.from(CSV_ENCODER.encodePackedBytes!(packRows(batch))).toString('utf8'), [first.text, escaped].map(general).join(''), `an escape at ${k}, pad ${pad}`);
+        for (const control of ['\u0001', '\u001f', '\t']) {
+          const raw = `${base.slice(0, at + k)}${control}${base.slice(at + k + 1)}`;
+          // JSON.parse refuses it: the batch fails, as it would on the general path, and is not written as if plain.
+          assert.throws(() => CSV_ENCODER.encodePackedBytes!(packRows([first, { seq: 2, hash: '', text: raw }])), SyntaxError, `${JSON.stringify(control)} at ${k}, pad ${pad}`);
+        }
+      }
+    }
+  });
+
+  it('leaves a record of the usual shape to the general path when its text is not plain JSON (an escape, an emoji)', () => {
+    const cases = [sealed(3, { outcome: { result: 'ok', detail: 'say "hi"' } }), sealed(4, { outcome: { result: 'ok', detail: 'emoji 😀, Zürich' } }), sealed(5, { data: { n: 'Zürich, ok' } })];
+    const batch = cases.map((text, k) => ({ seq: k + 1, hash: '', text }));
+    assert.equal(Buffer.from(CSV_ENCODER.encodePackedBytes!(packRows(batch))).toString('utf8'), cases.map((text) => general(text)).join(''));
   });
 
   it('writes a batch as bytes exactly as the text of it, however long its lines (non-ASCII ones included)', () => {

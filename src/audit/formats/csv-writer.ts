@@ -6,8 +6,10 @@ import type { Writable } from 'node:stream';
 import type { AuditRecord } from '../../domain/audit';
 import { fastCanonicalJson } from '../chain/seal-json-fast';
 import { CSV_COLUMNS, type CanonicalText, escapeCsvCell, flattenRecord } from './csv-columns';
-import { csvLineFromStoredText } from './csv-stored-fast';
+import { ByteSink, csvLineFromStoredText, writeCsvLineFromStoredBytes } from './csv-stored-fast';
 import type { RecordEncoder, StoredRecordText } from './encoder';
+import { packRows } from './packed-rows';
+import type { PackedRows } from './encoder';
 import { isCanonicalText } from '../chain/record-text';
 import { writeRecords } from './output';
 import type { ExportSummary } from './output';
@@ -47,27 +49,34 @@ export const CSV_ENCODER: RecordEncoder = {
     for (const row of batch) text += storedCsvLine(row, altered);
     return text;
   },
-  encodeStoredBytes: (batch, altered) => {
-    // Each line is written into the buffer as it comes: no rope of the whole batch to flatten
-    // before encoding it (that took more than a third of the encoding time).
-    let bytes = Buffer.allocUnsafeSlow(BATCH_BYTES);
-    let length = 0;
-    for (const row of batch) {
-      const line = storedCsvLine(row, altered);
-      // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-      if (bytes.length - length < line.length * 3) {
-        const larger = Buffer.allocUnsafeSlow(Math.max(bytes.length * 2, length + line.length * 3));
-        bytes.copy(larger, 0, 0, length);
-        bytes = larger;
-      }
-      length += bytes.write(line, length, 'utf8');
-    }
-    return bytes.subarray(0, length);
-  },
+  encodeStoredBytes: (batch, altered) => encodePackedCsv(packRows(batch), altered),
+  encodePackedBytes: (packed, altered) => encodePackedCsv(packed, altered),
 };
 
 /** The first buffer of a batch's bytes (a batch of CSV rows takes about 180 kB). */
 const BATCH_BYTES = 256 * 1024;
+
+/**
+ * A packed batch's CSV lines, each written into one buffer as it comes: no rope of the whole batch to
+ * flatten before encoding it (that took more than a third of the encoding time), and most records
+ * written from their text's bytes (csv-stored-fast.ts), without a string of each.
+ */
+function encodePackedCsv(packed: PackedRows, altered: number[] | undefined): Uint8Array {
+  const { seqs, ends, wide } = packed;
+  const bytes = Buffer.from(packed.bytes.buffer, packed.bytes.byteOffset, packed.bytes.byteLength);
+  const out = new ByteSink(BATCH_BYTES);
+  for (let r = 0; r < seqs.length; r++) {
+    // Row r's hash ends where its text starts.
+    const start = ends[2 * r];
+    const end = ends[2 * r + 1];
+    // Stored as its ASCII bytes, its own UTF-8: scanned as it is.
+    if (!wide[2 * r + 1]) {
+      if (writeCsvLineFromStoredBytes(bytes, start, end, out)) continue;
+      out.writeString(generalCsvLine(seqs[r], bytes.toString('latin1', start, end), altered));
+    } else out.writeString(storedCsvLine({ seq: seqs[r], hash: '', text: bytes.toString('utf16le', start, end) }, altered));
+  }
+  return out.written();
+}
 
 /**
  * The CSV line of a stored record; its seq pushed to `altered` when its text is not the canonical
@@ -77,7 +86,11 @@ function storedCsvLine({ seq, text }: StoredRecordText, altered: number[] | unde
   // Most records are written straight from the text (csv-stored-fast.ts), which answers only for the
   // texts where that gives these very bytes, all of them canonical: nothing more to check.
   const line = csvLineFromStoredText(text);
-  if (line !== undefined) return line;
+  return line ?? generalCsvLine(seq, text, altered);
+}
+
+/** The CSV line of a stored record by the general path (JSON.parse), which decides every text. */
+function generalCsvLine(seq: number, text: string, altered: number[] | undefined): string {
   // The stored text is canonical JSON, and JSON.parse keeps its key order, so JSON.stringify of
   // any part of the parsed record is that part's canonical JSON, unless some key is one that
   // JavaScript orders numerically; such a key appears in the text as "<digits>": (digits are

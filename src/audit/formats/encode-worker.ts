@@ -9,6 +9,8 @@
 import type { Worker } from 'node:worker_threads';
 import { startModuleWorker } from '../../module-worker';
 import type { EncoderModule, StoredRecordText } from './encoder';
+import { PACKED_ROWS_MODULE, packRows } from './packed-rows';
+import type { PackedRows } from './encoder';
 
 /**
  * The worker's code: load the encoder, then encode each batch it is sent to UTF-8 bytes (transferred
@@ -21,14 +23,18 @@ parentPort.on('message', ({ id, packed }) => {
   let bytes;
   const altered = [];
   try {
-    const rows = unpackRows(packed);
-    // encodeStoredBytes gives a view of a buffer of its own; Buffer.from may share a pool: copied then.
-    bytes = encoder.encodeStoredBytes ? encoder.encodeStoredBytes(rows, altered) : Buffer.from(encoder.encodeStored(rows, altered), 'utf8');
+    // encodePackedBytes and encodeStoredBytes give a view of a buffer of their own; Buffer.from may
+    // share a pool: copied then.
+    bytes = encoder.encodePackedBytes
+      ? encoder.encodePackedBytes(packed, altered)
+      : encoder.encodeStoredBytes
+        ? encoder.encodeStoredBytes(unpackRows(packed), altered)
+        : Buffer.from(encoder.encodeStored(unpackRows(packed), altered), 'utf8');
   } catch {
     parentPort.postMessage({ id, failed: true });
     return;
   }
-  const own = encoder.encodeStoredBytes || (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) ? bytes : Uint8Array.prototype.slice.call(bytes);
+  const own = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length ? bytes : Uint8Array.prototype.slice.call(bytes);
   parentPort.postMessage({ id, bytes: own, altered }, [own.buffer]);
 });
 `;
@@ -38,7 +44,7 @@ parentPort.on('message', ({ id, packed }) => {
  * instead of 7.3 s for 1M records at 8 MB) and a cap on the old one, so the process stays within its
  * memory budget; a worker over it is stopped and the main thread takes over.
  */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 64 };
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 };
 
 interface Reply {
   id: number;
@@ -61,7 +67,7 @@ export class EncodeWorker {
 
   constructor(encoder: EncoderModule) {
     try {
-      this.worker = startModuleWorker(WORKER_SOURCE, encoder.module, { name: encoder.name, packing: __filename }, WORKER_LIMITS);
+      this.worker = startModuleWorker(WORKER_SOURCE, encoder.module, { name: encoder.name, packing: PACKED_ROWS_MODULE }, WORKER_LIMITS);
     } catch {
       // No thread to be had: every batch is encoded on the main thread.
       this.gone = true;
@@ -101,65 +107,4 @@ export class EncodeWorker {
     this.gone = true;
     void this.worker?.terminate();
   }
-}
-
-/**
- * A batch as the worker receives it and as the main thread keeps it in case the worker cannot encode
- * it: its strings in one buffer outside the JavaScript heap, exactly (an ASCII string as its bytes,
- * any other as UTF-16 code units, lone surrogates included), with their seqs. Kept as rows, their
- * record text survived every scavenge while the worker had them, and on Node 24 V8 grows the young
- * generation with what survives (to 2 x 64 MB semi-spaces): most of a CSV export's peak RSS. Sent
- * packed, the batch is copied to the worker as a few buffers instead of hundreds of strings.
- */
-export interface PackedRows {
-  seqs: Float64Array;
-  /** Where each string ends in bytes: hash i at ends[2i], text i at ends[2i + 1]. */
-  ends: Uint32Array;
-  /** 1 where the string is stored as UTF-16 code units, 0 where as ASCII bytes. */
-  wide: Uint8Array;
-  bytes: Uint8Array;
-}
-
-export function packRows(rows: readonly StoredRecordText[]): PackedRows {
-  const n = rows.length * 2;
-  const seqs = new Float64Array(rows.length);
-  const ends = new Uint32Array(n);
-  const wide = new Uint8Array(n);
-  let size = 0;
-  for (let i = 0; i < n; i++) {
-    const row = rows[i >> 1];
-    const str = i & 1 ? row.text : row.hash;
-    if (!(i & 1)) seqs[i >> 1] = row.seq;
-    // As many UTF-8 bytes as characters: every character is ASCII, one byte each.
-    if (Buffer.byteLength(str, 'utf8') === str.length) size += str.length;
-    else {
-      wide[i] = 1;
-      size += str.length * 2;
-    }
-    ends[i] = size;
-  }
-  const bytes = Buffer.allocUnsafeSlow(size);
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const row = rows[i >> 1];
-    at += bytes.write(i & 1 ? row.text : row.hash, at, wide[i] ? 'utf16le' : 'latin1');
-  }
-  return { seqs, ends, wide, bytes };
-}
-
-export function unpackRows(packed: PackedRows): StoredRecordText[] {
-  const { seqs, ends, wide } = packed;
-  const bytes = Buffer.from(packed.bytes.buffer, packed.bytes.byteOffset, packed.bytes.byteLength);
-  const rows = new Array<StoredRecordText>(seqs.length);
-  let start = 0;
-  const next = (i: number) => {
-    const str = bytes.toString(wide[i] ? 'utf16le' : 'latin1', start, ends[i]);
-    start = ends[i];
-    return str;
-  };
-  for (let r = 0; r < seqs.length; r++) {
-    const hash = next(2 * r);
-    rows[r] = { seq: seqs[r], hash, text: next(2 * r + 1) };
-  }
-  return rows;
 }

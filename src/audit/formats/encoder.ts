@@ -15,6 +15,23 @@ export interface StoredRecordText {
   text: string;
 }
 
+/**
+ * A batch as the worker receives it and as the main thread keeps it in case the worker cannot encode
+ * it: its strings in one buffer outside the JavaScript heap, exactly (an ASCII string as its bytes,
+ * any other as UTF-16 code units, lone surrogates included), with their seqs. Kept as rows, their
+ * record text survived every scavenge while the worker had them, and on Node 24 V8 grows the young
+ * generation with what survives (to 2 x 64 MB semi-spaces): most of a CSV export's peak RSS. Sent
+ * packed, the batch is copied to the worker as a few buffers instead of hundreds of strings.
+ */
+export interface PackedRows {
+  seqs: Float64Array;
+  /** Where each string ends in bytes: hash i at ends[2i], text i at ends[2i + 1]. */
+  ends: Uint32Array;
+  /** 1 where the string is stored as UTF-16 code units, 0 where as ASCII bytes. */
+  wide: Uint8Array;
+  bytes: Uint8Array;
+}
+
 /** Stored records that can also be read a page at a time. */
 export interface StoredRecordPages extends AsyncIterable<StoredRecordText> {
   pages(): AsyncIterable<readonly StoredRecordText[]>;
@@ -38,6 +55,11 @@ export interface RecordEncoder {
    * and its conversion: a view at offset 0 of an ArrayBuffer of its own (a worker hands it over).
    */
   encodeStoredBytes?(batch: readonly StoredRecordText[], altered?: number[]): Uint8Array;
+  /**
+   * encodeStoredBytes for a batch as packRows packed it, read from its bytes as they are, when the
+   * encoder can do without a string of each record (a worker thread is sent batches packed).
+   */
+  encodePackedBytes?(batch: PackedRows, altered?: number[]): Uint8Array;
   /**
    * Where a worker thread finds this encoder (its module and export name): a large export then has
    * its stored batches encoded there, beside the reading, hashing and writing here. For encoders

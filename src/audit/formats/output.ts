@@ -8,8 +8,10 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { GENESIS_HASH } from '../../domain/audit';
 import type { AuditRecord } from '../../domain/audit';
-import { EncodeWorker, packRows, unpackRows } from './encode-worker';
-import type { EncodedBatch, PackedRows } from './encode-worker';
+import { EncodeWorker } from './encode-worker';
+import type { EncodedBatch } from './encode-worker';
+import { packRows, unpackRows } from './packed-rows';
+import type { PackedRows } from './encoder';
 import { isCanonicalText } from '../chain/record-text';
 import type { RecordEncoder, StoredRecordPages, StoredRecordText } from './encoder';
 
