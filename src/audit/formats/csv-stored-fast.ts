@@ -356,6 +356,9 @@ function plain(start: number, end: number): boolean {
   return true;
 }
 
+/** The members every record has (an outcome too, checked apart). */
+const REQUIRED = [SEQ, SCHEMA_VERSION, ID, TIME, TYPE, PREV_HASH, HASH];
+
 /** Scans the record at start..end, its cells into starts and ends; false when it is not of the shape. */
 function scanRecord(start: number, end: number): boolean {
   if (!plain(start, end) || src[start] !== 123) return false;
@@ -395,7 +398,7 @@ function scanRecord(start: number, end: number): boolean {
     j = ve + 1;
   }
   if (!outcome) return false;
-  for (const required of [SEQ, SCHEMA_VERSION, ID, TIME, TYPE, PREV_HASH, HASH]) if (starts[required] === -1) return false;
+  for (const required of REQUIRED) if (starts[required] === -1) return false;
   return true;
 }
 
