@@ -293,7 +293,9 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   // Cards of requests that ended, or changed, lately, and of those an accepted loss of audit records
   // expired, are brought to their state, in the background (a stop or a crash may have cut off their
   // last update; those already showing it are left alone).
-  if (!stopStart?.aborted) void withLogContext({ job: 'recent-cards' }, () => app.refreshCards()).catch((err: unknown) => log.error({ err: String(err) }, 'bringing the cards of recent requests up to date failed'));
+  // The stop (below) ends it: it starts no other card update once Countersign is stopping.
+  const stopRefreshing = new AbortController();
+  if (!stopStart?.aborted) void withLogContext({ job: 'recent-cards' }, () => app.refreshCards(stopRefreshing.signal)).catch((err: unknown) => log.error({ err: String(err) }, 'bringing the cards of recent requests up to date failed'));
   // Outcome messages a run that died left owed (its outcome stored, "Request … succeeded." not yet sent), in the background too.
   if (!stopStart?.aborted) void withLogContext({ job: 'owed-messages' }, () => app.sendOwedMessages(true)).catch((err: unknown) => log.error({ err: String(err) }, 'sending the outcome messages left owed failed'));
   const sweeps = stopStart?.aborted ? { stop: () => undefined } : await startSweeps(app, log, options, settings, storeReady);
@@ -343,6 +345,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       // Keep listening while draining, so activities arriving now get a clear 503 (Teams retries)
       // rather than a refused connection, and /readyz reports not ready.
       stopping = true;
+      stopRefreshing.abort();
       sweeps.stop();
       clearInterval(checkpoints);
       fileWatch?.stop();

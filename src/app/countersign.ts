@@ -56,7 +56,11 @@ const START_CARDS_AT_ONCE = 20;
  */
 const OPEN_CARDS_PAGE = 100;
 
-/** Brings cards up to date (notifier.cardChanged) with at most `limit` requests' updates under way; the first failure is thrown by idle(). */
+/**
+ * Brings cards up to date (notifier.cardChanged) with at most `limit` requests' updates under way;
+ * the first failure is thrown by idle(). Once `stop` is aborted (Countersign is stopping) it starts
+ * no other update: those under way are the stop's to wait for, and the next start brings the rest.
+ */
 class CardsAtOnce {
   private readonly under = new Set<Promise<void>>();
   private failure: { err: unknown } | undefined;
@@ -64,15 +68,23 @@ class CardsAtOnce {
   constructor(
     private readonly notifier: Pick<AppDeps['notifier'], 'cardChanged'>,
     private readonly limit: number,
+    private readonly stop: AbortSignal | undefined,
   ) {}
 
-  async change(r: ApprovalRequest): Promise<void> {
+  get stopped(): boolean {
+    return this.stop?.aborted === true;
+  }
+
+  /** False when the update was not started: Countersign is stopping. */
+  async change(r: ApprovalRequest): Promise<boolean> {
     while (this.under.size >= this.limit) await Promise.race(this.under);
+    if (this.stopped) return false;
     const work: Promise<void> = this.notifier
       .cardChanged(r)
       .catch((err: unknown) => void (this.failure ??= { err }))
       .finally(() => this.under.delete(work));
     this.under.add(work);
+    return true;
   }
 
   async idle(): Promise<void> {
@@ -463,22 +475,25 @@ export class Countersign {
    * Of all those still waiting for approval (however long unchanged), one this config would never let
    * run (its command gone, its requester without the role, a rule of asking made stricter) is ended
    * first (unaskable.ts), as the reminder and escalation sweeps end one when they fall due on it;
-   * returns how many requests' cards were brought up to date.
+   * returns how many requests' cards were brought up to date. Once `stop` is aborted (Countersign is
+   * stopping) it starts no other card update and reads no other page: a stop soon after a start over
+   * thousands of recent requests waited out its whole grace period for them; the next start brings
+   * the rest up to date.
    */
-  async refreshCards(): Promise<number> {
+  async refreshCards(stop?: AbortSignal): Promise<number> {
     const now = this.deps.clock.now().getTime();
-    const cards = new CardsAtOnce(this.deps.notifier, START_CARDS_AT_ONCE);
+    const cards = new CardsAtOnce(this.deps.notifier, START_CARDS_AT_ONCE, stop);
     // Only the ids of those brought up to date are kept: a start over tens of thousands of requests
     // holds one page of rows at a time, and answers probes and clicks between pages.
     const recent = new Set<string>();
     const ended = { states: [...ENDED_STATES], updatedSince: new Date(now - ENDED_CARDS_WINDOW_MS).toISOString() };
     await eachPage(this.deps, ended, async (page) => {
       for (const r of page) {
-        recent.add(r.id);
-        await cards.change(r);
+        if (cards.stopped) break;
+        if (await cards.change(r)) recent.add(r.id);
       }
       return page.length;
-    });
+    }, undefined, stop);
     // Every request still open, in one pass: those still waiting for approval that this config would
     // never let run end now (their end updates their cards): every one, however long unchanged, not
     // only the last hour's. The config is read at the start, so the start is where a request becomes
@@ -488,17 +503,18 @@ export class Countersign {
     await eachPage(this.deps, { states: [...OPEN_STATES] }, async (page) => {
       const unaskable = await endUnaskableAtStart(this.deps, page);
       for (const r of page) {
+        if (cards.stopped) break;
         if (r.updatedAt < openSince) continue;
-        recent.add(r.id);
-        if (!unaskable.has(r.id)) await cards.change(r);
+        if (unaskable.has(r.id) || (await cards.change(r))) recent.add(r.id);
       }
       // Those ended are no longer open: the next page starts that many rows earlier.
       return page.length - unaskable.size;
-    }, OPEN_CARDS_PAGE);
-    const lost = await this.expiredAtAuditLoss(recent);
-    for (const r of lost) await cards.change(r);
+    }, OPEN_CARDS_PAGE, stop);
+    const lost = cards.stopped ? [] : await this.expiredAtAuditLoss(recent);
+    let lostChanged = 0;
+    for (const r of lost) if (await cards.change(r)) lostChanged++;
     await cards.idle();
-    return lost.length + recent.size;
+    return lostChanged + recent.size;
   }
 
   /**

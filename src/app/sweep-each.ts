@@ -40,15 +40,17 @@ const REQUEST_PAGE = 500;
  * answers how far the next page starts (the page's length, less those it took out of the query's
  * states); the event loop gets a turn between pages, and only one page is held. A request that
  * changes between two pages may be read twice or not at all: each such look is a sweep (or the
- * start's catching up), and the next one, or the request's next change, finds it.
+ * start's catching up), and the next one, or the request's next change, finds it. Once `stop` is
+ * aborted no other page is read.
  */
 export async function eachPage(
   deps: Pick<AppDeps, 'store'>,
   query: RequestQuery,
   work: (page: ApprovalRequest[]) => Promise<number>,
   pageSize = REQUEST_PAGE,
+  stop?: AbortSignal,
 ): Promise<void> {
-  for (let offset = 0; ; ) {
+  for (let offset = 0; !stop?.aborted; ) {
     const page = await deps.store.requests.list({ ...query, limit: pageSize, offset });
     const advance = await work(page);
     if (page.length < pageSize) return;

@@ -664,6 +664,30 @@ describe('app: executing an approved request', () => {
     assert.equal(await f.anotherRun().refreshCards(), 0, 'ended more than a day ago: left alone');
   });
 
+  it('at start, starts no other card update once Countersign is stopping: those under way finish, the next start brings the rest', async () => {
+    const first = await asked(f, alice, TAG);
+    for (let i = 0; i < 40; i++) await f.deps.store.requests.insert({ ...first, id: `${first.id}-${i}` }, []);
+    // Card updates that take their time (a conversation's share of Teams' rate limit), until let go.
+    const started: string[] = [];
+    let letGo: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    f.deps.notifier.cardChanged = async (r) => {
+      started.push(r.id);
+      await held;
+    };
+    const stop = new AbortController();
+    const refreshing = f.anotherRun().refreshCards(stop.signal);
+    while (started.length < 20) await new Promise<void>((resolve) => setImmediate(resolve));
+    stop.abort();
+    letGo();
+    assert.equal(await refreshing, 20, 'the 20 under way when the stop came, of 41');
+    assert.equal(started.length, 20, 'no update started after the stop');
+    // Without a stop every one of the 41 is brought up to date.
+    started.length = 0;
+    assert.equal(await f.anotherRun().refreshCards(), 41);
+    assert.equal(started.length, 41);
+  });
+
   it('records a failure with ARM\'s error and tells the requester', async () => {
     const r = await asked(f, alice, DELETE);
     f.azure.nextExecution({ outcome: 'failed', error: { code: 'ScopeLocked', message: 'the resource group is locked' } });

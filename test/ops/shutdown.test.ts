@@ -19,7 +19,9 @@ import { spawnCountersign, type CountersignProcess } from './child';
 import { ConnectorGate } from './gate';
 import { startHarness } from '../support/harness';
 import { ConversationRateLimiter } from '../../src/teams/rate-limit';
-import { anEvent } from '../store/fixtures';
+import { aRequest, anEvent } from '../store/fixtures';
+import type { RequestQuery } from '../../src/app/ports';
+import type { CountersignStore as Store } from '../../src/store/countersign-store';
 import { auditOf } from '../support/flows';
 
 const APP_PASSWORD = 'Zr4~never-logged-app-password';
@@ -164,6 +166,45 @@ describe('a stop with messages held back by Teams\' rate limit (in process)', fu
       const share = Number(dropped?.graceMs);
       assert.ok(share >= 75 && share <= 300, `the messages waited ${share} ms of the 300 ms grace`);
       assert.ok(h.logs.some((l) => l.msg === 'Countersign stopped'), 'the stop went to its end (store closed)');
+    } finally {
+      await h.stop().catch(() => undefined);
+    }
+  });
+
+  it('starts no other card of the start\'s catch-up once stopping: a stop right after a start over many lately ended requests does not wait out the grace', async () => {
+    // 2,000 requests that ended within the day, as the start's catch-up of cards reads them: each
+    // card update waits 150 ms to settle, 20 at a time, so bringing them all up to date takes 15 s.
+    const ended = Array.from({ length: 2000 }, (_, i) => aRequest(`ended-${i}`, { state: 'succeeded', updatedAt: new Date().toISOString() }));
+    let pagesRead = 0;
+    const withEnded = (store: Store): Store => {
+      const requests = new Proxy(store.requests, {
+        get(target, key) {
+          const value = Reflect.get(target, key) as unknown;
+          if (key !== 'list') return typeof value === 'function' ? value.bind(target) : value;
+          return async (q: RequestQuery) => {
+            if (!q.updatedSince) return target.list(q);
+            pagesRead++;
+            return ended.slice(q.offset ?? 0, (q.offset ?? 0) + (q.limit ?? ended.length));
+          };
+        },
+      });
+      return new Proxy(store, {
+        get(target, key) {
+          if (key === 'requests') return requests;
+          const value = Reflect.get(target, key) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    };
+    const h = await startHarness({ shutdownGraceMs: 10_000, wrapStore: withEnded });
+    try {
+      await eventually('the start\'s catch-up of cards under way', () => pagesRead > 0);
+      const started = Date.now();
+      await h.bot.stop();
+      const took = Date.now() - started;
+      assert.ok(took < 3000, `the stop took ${took} ms of its 10 s grace`);
+      assert.ok(!h.logs.some((l) => String(l.msg).includes('left unfinished')), 'nothing was left unfinished');
+      assert.ok(h.logs.some((l) => l.msg === 'Countersign stopped'));
     } finally {
       await h.stop().catch(() => undefined);
     }
