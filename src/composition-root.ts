@@ -293,12 +293,13 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
   // Cards of requests that ended, or changed, lately, and of those an accepted loss of audit records
   // expired, are brought to their state, in the background (a stop or a crash may have cut off their
   // last update; those already showing it are left alone).
-  // The stop (below) ends it: it starts no other card update once Countersign is stopping.
-  const stopRefreshing = new AbortController();
-  if (!stopStart?.aborted) void withLogContext({ job: 'recent-cards' }, () => app.refreshCards(stopRefreshing.signal)).catch((err: unknown) => log.error({ err: String(err) }, 'bringing the cards of recent requests up to date failed'));
+  // The stop (below) ends these background jobs, and the sweeps under way: once Countersign is
+  // stopping they start no other card update, message or request (the next start does the rest).
+  const stopJobs = new AbortController();
+  if (!stopStart?.aborted) void withLogContext({ job: 'recent-cards' }, () => app.refreshCards(stopJobs.signal)).catch((err: unknown) => log.error({ err: String(err) }, 'bringing the cards of recent requests up to date failed'));
   // Outcome messages a run that died left owed (its outcome stored, "Request … succeeded." not yet sent), in the background too.
-  if (!stopStart?.aborted) void withLogContext({ job: 'owed-messages' }, () => app.sendOwedMessages(true)).catch((err: unknown) => log.error({ err: String(err) }, 'sending the outcome messages left owed failed'));
-  const sweeps = stopStart?.aborted ? { stop: () => undefined } : await startSweeps(app, log, options, settings, storeReady);
+  if (!stopStart?.aborted) void withLogContext({ job: 'owed-messages' }, () => app.sendOwedMessages(true, stopJobs.signal)).catch((err: unknown) => log.error({ err: String(err) }, 'sending the outcome messages left owed failed'));
+  const sweeps = stopStart?.aborted ? { stop: () => undefined } : await startSweeps(app, log, options, settings, storeReady, stopJobs.signal);
 
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`;
   // PORT=0 picked a free port: links handed out must name the one picked.
@@ -345,7 +346,7 @@ export async function startCountersign(options: StartOptions = {}): Promise<Runn
       // Keep listening while draining, so activities arriving now get a clear 503 (Teams retries)
       // rather than a refused connection, and /readyz reports not ready.
       stopping = true;
-      stopRefreshing.abort();
+      stopJobs.abort();
       sweeps.stop();
       clearInterval(checkpoints);
       fileWatch?.stop();

@@ -535,10 +535,11 @@ export class Countersign {
   /**
    * Sends the outcome messages ("Request … succeeded.") a run that died (or stopped) left owed, among
    * the requests changed within the last 24 h (at the start: 7 days, to give up the older ones with a
-   * log line); answers the ids of those sent (outcome-message.ts).
+   * log line); answers the ids of those sent (outcome-message.ts). Once `stop` is aborted it takes no
+   * other message (those left stay owed for the next start or another instance).
    */
-  sendOwedMessages(atStart = false): Promise<string[]> {
-    return sendOwedOutcomeMessages(this.deps, atStart ? OUTCOME_MESSAGE.startLookBackMs : OUTCOME_MESSAGE.withinMs);
+  sendOwedMessages(atStart = false, stop?: AbortSignal): Promise<string[]> {
+    return sendOwedOutcomeMessages(this.deps, atStart ? OUTCOME_MESSAGE.startLookBackMs : OUTCOME_MESSAGE.withinMs, stop);
   }
 
   /**
@@ -556,13 +557,17 @@ export class Countersign {
     if (!stop?.aborted) await sweepScheduled(this.deps, (r) => this.execute(r), stop);
   }
 
-  /** Starts the scheduled requests whose time came (once across instances); expires those no longer valid. */
-  sweepScheduled(): Promise<string[]> {
-    return sweepScheduled(this.deps, (r) => this.execute(r));
+  /**
+   * Starts the scheduled requests whose time came (once across instances); expires those no longer
+   * valid. Once `stop` is aborted it starts nothing more.
+   */
+  sweepScheduled(stop?: AbortSignal): Promise<string[]> {
+    return sweepScheduled(this.deps, (r) => this.execute(r), stop);
   }
 
-  sweepExpired(): Promise<string[]> {
-    return sweepExpired(this.deps);
+  /** Expires the requests whose time ran out; once `stop` is aborted it expires no other one. */
+  sweepExpired(stop?: AbortSignal): Promise<string[]> {
+    return sweepExpired(this.deps, stop);
   }
 
   /** Takes over executions whose lease expired (their run died or stopped). */

@@ -62,8 +62,11 @@ export function sendEndingMessage(deps: AppDeps, request: ApprovalRequest, befor
 /**
  * Sends the outcome messages dead runs left owed, among the requests changed within `lookBackMs`;
  * answers the ids of those sent. Those owed too long, or tried too often, are given up, logged.
+ * Once `stop` is aborted (Countersign is stopping) it takes no other message: one taken is held by
+ * this run for holdMs, so a stop would leave it to wait that long at another instance; those not
+ * taken stay owed for the next start or another instance's sweep.
  */
-export async function sendOwedOutcomeMessages(deps: AppDeps, lookBackMs = OUTCOME_MESSAGE.withinMs): Promise<string[]> {
+export async function sendOwedOutcomeMessages(deps: AppDeps, lookBackMs = OUTCOME_MESSAGE.withinMs, stop?: AbortSignal): Promise<string[]> {
   const now = deps.clock.now();
   const owed = readableRequests(deps, await deps.store.requests.list({ updatedSince: new Date(now.getTime() - lookBackMs).toISOString(), outcomeMessageOwed: true }));
   const when = { now, holdMs: OUTCOME_MESSAGE.holdMs, ...(deps.onlyInstanceSince ? { onlyInstanceSince: deps.onlyInstanceSince } : {}) };
@@ -82,7 +85,7 @@ export async function sendOwedOutcomeMessages(deps: AppDeps, lookBackMs = OUTCOM
     if (!taken?.result.ok) return;
     deps.log.info({ requestId: r.id, since: r.outcomeMessage!.since, attempt: taken.result.request.outcomeMessage?.attempts }, 'sending the outcome message a run left owed');
     if ((await sendOutcomeMessage(deps, taken.result.request)) === 'sent') sent.push(r.id);
-  });
+  }, stop);
   return sent;
 }
 

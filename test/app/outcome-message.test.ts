@@ -100,6 +100,49 @@ describe('app: the outcome message owed to the requester', () => {
     assert.equal(settled.cardVersion, stored.version, 'the card still shows the outcome\'s version: the start does not update it again');
   });
 
+  it('a start\'s sending of owed messages takes no other message once Countersign is stopping: the next start sends the rest', async () => {
+    // Four requests run to their end by a run killed before each one's message reached Teams.
+    const killed = new RecordingNotifier();
+    const hanging: (() => void)[] = [];
+    unhang = () => hanging.forEach((go) => go());
+    killed.tellRequester = (request, text) => {
+      killed.calls.push({ kind: 'tellRequester', request, text });
+      return new Promise<Told>((resolve) => hanging.push(() => resolve('failed')));
+    };
+    f.deps.notifier = killed;
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await asked(f, alice, DELETE);
+      ids.push(r.id);
+      await click(f, bob, r, 'approve');
+      await eventually('the run at its message', () => killed.told(r.id).length === 1);
+    }
+    f.clock.advance(5_000); // the restart
+    // Teams takes its time with the first message (the conversation's rate limit), until let go.
+    const slow = new RecordingNotifier();
+    let letGo: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    slow.tellRequester = async (request, text) => {
+      slow.calls.push({ kind: 'tellRequester', request, text });
+      await held;
+      return 'sent';
+    };
+    const stop = new AbortController();
+    const sending = nextStart(slow, true).sendOwedMessages(true, stop.signal);
+    await eventually('the first message under way', () => slow.calls.length === 1);
+    stop.abort();
+    letGo();
+    const sent = await sending;
+    assert.equal(sent.length, 1, 'the one under way when the stop came is sent and settled');
+    assert.equal(slow.calls.length, 1, 'no other message taken after the stop');
+    const left = ids.filter((id) => id !== sent[0]);
+    for (const id of left) assert.equal((await f.request(id)).outcomeMessage?.attempts, 1, `${id} stays owed, not taken`);
+    // Without a stop, the next start sends every one left.
+    f.clock.advance(5_000);
+    const after = new RecordingNotifier();
+    assert.deepEqual((await nextStart(after, true).sendOwedMessages(true)).sort(), [...left].sort());
+  });
+
   it('with other instances on the store: a message another run took is left to it for holdMs; then one of two sweeps sends it', async () => {
     const stored = await endedByARunKilledBeforeTheMessage();
     const other = new RecordingNotifier();
