@@ -97,6 +97,9 @@ interface RequestCards {
 /** What one attempt to update a card message came to. */
 type CardAttempt = { shown: number } | { failed: unknown; again: boolean };
 
+/** How often a conversation whose reference is missing is warned of (the sends in between are counted). */
+const REFERENCE_MISSING_WARN_MS = 60_000;
+
 const laneKey = (m: CardMessage) => `${m.conversationId}\n${m.activityId}`;
 
 
@@ -117,6 +120,14 @@ export class TeamsNotifier implements RequestNotifier {
    * at the conversation's next message instead of never.
    */
   onReferenceMissing: (conversationId: string) => void = () => undefined;
+  /**
+   * Per conversation, when its missing reference was last warned of and how many sends found it
+   * missing since: one warning a minute for each, not one for every card of a channel whose
+   * reference is gone (the start brings each of its recent cards up to date).
+   */
+  private readonly missingWarned = new Map<string, { at: number; since: number }>();
+  /** How often each such conversation is warned of (shorter in tests). */
+  referenceMissingWarnMs = REFERENCE_MISSING_WARN_MS;
   private readonly requests = new Map<string, RequestCards>();
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Card updates waiting to be tried again: each cancels its wait (Countersign is stopping). */
@@ -465,7 +476,7 @@ export class TeamsNotifier implements RequestNotifier {
   private async send(conversationId: string, logic: (ctx: TurnContext) => Promise<void>): Promise<boolean> {
     const reference = (await this.conversations.getReference(conversationId)) as Partial<ConversationReference> | undefined;
     if (!reference) {
-      this.log.warn({ conversationId }, 'no conversation reference stored; cannot reach the conversation');
+      this.warnReferenceMissing(conversationId);
       this.onReferenceMissing(conversationId);
       return false;
     }
@@ -485,6 +496,24 @@ export class TeamsNotifier implements RequestNotifier {
       if (failure) throw failure.error;
     }, this.retryOptions);
     return true;
+  }
+
+  /** Warns that the conversation cannot be reached, at most once a minute for each conversation, counting the sends in between. */
+  private warnReferenceMissing(conversationId: string): void {
+    const now = performance.now();
+    const last = this.missingWarned.get(conversationId);
+    if (last && now - last.at < this.referenceMissingWarnMs) {
+      last.since++;
+      return;
+    }
+    this.log.warn(
+      { conversationId, ...(last && last.since > 0 ? { alsoSinceLastWarning: last.since } : {}) },
+      'no conversation reference stored; cannot reach the conversation',
+    );
+    // Those warned of over a minute ago are forgotten first: the map holds the last minute's conversations.
+    if (this.missingWarned.size >= 10_000) for (const [id, w] of this.missingWarned) if (now - w.at >= this.referenceMissingWarnMs) this.missingWarned.delete(id);
+    this.missingWarned.delete(conversationId);
+    this.missingWarned.set(conversationId, { at: now, since: 0 });
   }
 
   private track<T>(p: Promise<T>): Promise<T> {

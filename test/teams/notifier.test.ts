@@ -483,6 +483,30 @@ describe('Card updates from several instances, through the Bot Connector', () =>
       assert.equal(await notifier.tellRequester({ ...done, source: { ...done.source, conversationId: '19:never-there@thread.tacv2' } }, 'Request CS-1 succeeded.'), 'refused');
     });
 
+    it('warns of a conversation whose reference is not stored once, not at every send to it; another conversation gets its own warning', async () => {
+      const warnings: Record<string, unknown>[] = [];
+      const notifier = instance();
+      (notifier as unknown as { log: unknown }).log = { ...log, warn: (fields: Record<string, unknown>, msg: string) => warnings.push({ ...fields, msg }) };
+      const missing: string[] = [];
+      notifier.onReferenceMissing = (id) => missing.push(id);
+      const nowhere = { ...done, source: { ...done.source, conversationId: '19:never-there@thread.tacv2' } };
+      for (let i = 0; i < 5; i++) assert.equal(await notifier.tellRequester(nowhere, 'Request CS-1 succeeded.'), 'refused');
+      assert.equal(await notifier.tellRequester({ ...done, source: { ...done.source, conversationId: '19:gone-too@thread.tacv2' } }, 'Request CS-1 succeeded.'), 'refused');
+      assert.deepEqual(
+        warnings.map((w) => [w.conversationId, w.msg]),
+        [
+          ['19:never-there@thread.tacv2', 'no conversation reference stored; cannot reach the conversation'],
+          ['19:gone-too@thread.tacv2', 'no conversation reference stored; cannot reach the conversation'],
+        ],
+      );
+      assert.equal(missing.length, 6, 'each send still has the reference written again at the conversation\'s next message');
+      // Once the minute is over, the next send warns again, counting those it did not warn of.
+      notifier.referenceMissingWarnMs = 20;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await notifier.tellRequester(nowhere, 'Request CS-1 succeeded.');
+      assert.deepEqual(warnings.slice(2).map((w) => [w.conversationId, w.alsoSinceLastWarning]), [['19:never-there@thread.tacv2', 4]]);
+    });
+
     it('answers failed when Teams fails for now (500 through every retry), so that it may be sent later', async () => {
       connector.failTexts = true;
       const notifier = instance();
