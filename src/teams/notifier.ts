@@ -99,6 +99,8 @@ type CardAttempt = { shown: number } | { failed: unknown; again: boolean };
 
 /** How often a conversation whose reference is missing is warned of (the sends in between are counted). */
 const REFERENCE_MISSING_WARN_MS = 60_000;
+/** The most conversations whose missing reference was warned of that are remembered. */
+const MISSING_WARNED_MAX = 10_000;
 
 const laneKey = (m: CardMessage) => `${m.conversationId}\n${m.activityId}`;
 
@@ -510,9 +512,14 @@ export class TeamsNotifier implements RequestNotifier {
       { conversationId, ...(last && last.since > 0 ? { alsoSinceLastWarning: last.since } : {}) },
       'no conversation reference stored; cannot reach the conversation',
     );
-    // Those warned of over a minute ago are forgotten first: the map holds the last minute's conversations.
-    if (this.missingWarned.size >= 10_000) for (const [id, w] of this.missingWarned) if (now - w.at >= this.referenceMissingWarnMs) this.missingWarned.delete(id);
+    // The map is in the order of the warnings: those warned of over a minute ago are forgotten from
+    // its start, and the oldest beyond MISSING_WARNED_MAX (a table of references emptied under a
+    // start over tens of thousands of conversations), each step stopping at the first one kept.
     this.missingWarned.delete(conversationId);
+    for (const [id, w] of this.missingWarned) {
+      if (this.missingWarned.size < MISSING_WARNED_MAX && now - w.at < this.referenceMissingWarnMs) break;
+      this.missingWarned.delete(id);
+    }
     this.missingWarned.set(conversationId, { at: now, since: 0 });
   }
 

@@ -507,6 +507,22 @@ describe('Card updates from several instances, through the Bot Connector', () =>
       assert.deepEqual(warnings.slice(2).map((w) => [w.conversationId, w.alsoSinceLastWarning]), [['19:never-there@thread.tacv2', 4]]);
     });
 
+    it('remembers at most 10,000 conversations warned of, forgetting the oldest first (a table of references emptied under a start over many)', () => {
+      const notifier = instance();
+      let warned = 0;
+      (notifier as unknown as { log: unknown }).log = { ...log, warn: () => warned++ };
+      const warn = (id: string) => (notifier as unknown as { warnReferenceMissing(id: string): void }).warnReferenceMissing(id);
+      for (let i = 0; i < 12_000; i++) warn(`19:gone-${i}@thread.tacv2`);
+      const remembered = (notifier as unknown as { missingWarned: Map<string, unknown> }).missingWarned;
+      assert.equal(warned, 12_000);
+      assert.equal(remembered.size, 10_000);
+      warn('19:gone-11999@thread.tacv2');
+      assert.equal(warned, 12_000, 'the newest is still remembered: not warned of again within the minute');
+      warn('19:gone-0@thread.tacv2');
+      assert.equal(warned, 12_001, 'the oldest was forgotten: warned of again');
+      assert.equal(remembered.size, 10_000);
+    });
+
     it('answers failed when Teams fails for now (500 through every retry), so that it may be sent later', async () => {
       connector.failTexts = true;
       const notifier = instance();
